@@ -1,0 +1,261 @@
+"""The service kit: one object per service that owns the broker, publishers and HTTP surface.
+
+A service's composition root (``services/<name>/app.py: build_app``) creates a
+:class:`ServiceKit`, registers its handlers with :meth:`ServiceKit.consume`, adds start-up
+hooks and readiness checks for its stores, and returns :meth:`ServiceKit.build`'s
+:class:`ServiceApp`. Nothing connects at import time; everything starts in the HTTP app's
+lifespan, after the dependencies answered.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiokafka.admin import AIOKafkaAdminClient
+from fastapi import FastAPI, Response
+from faststream import AckPolicy
+from faststream.kafka import KafkaBroker
+from faststream.kafka.annotations import KafkaMessage
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from contracts.registry import REGISTRY
+from servicekit.clock import Clock, SystemClock
+from servicekit.consumer import EventConsumer, Handler
+from servicekit.deadletter import DeadLetterSender
+from servicekit.kafka import MAX_REQUEST_BYTES, make_broker
+from servicekit.lifecycle import LifecyclePublisher
+from servicekit.logging import get_logger
+from servicekit.metrics import KitMetrics, build_kit_metrics
+from servicekit.publisher import Publisher
+from servicekit.rpc import RequestReplyClient
+from servicekit.settings import ServiceSettings
+from servicekit.startup import wait_for
+from servicekit.topics import ensure_topics
+
+Hook = Callable[[], Awaitable[None]]
+Check = Callable[[], Awaitable[object]]
+_log = get_logger(__name__)
+
+
+@dataclass
+class ServiceApp:
+    """What ``build_app`` returns: the HTTP app to serve plus handles tests want."""
+
+    kit: ServiceKit
+    http: FastAPI
+    deps: Any = None
+
+
+@dataclass
+class _State:
+    started: bool = False
+    halted: set[str] = field(default_factory=set)
+
+
+class ServiceKit:
+    """Broker, publishers, consumers, hooks and health for one service instance."""
+
+    def __init__(
+        self,
+        settings: ServiceSettings,
+        *,
+        clock: Clock | None = None,
+        metrics: KitMetrics | None = None,
+        ensure_topics: bool = True,
+    ) -> None:
+        self.settings = settings
+        self.clock: Clock = clock or SystemClock()
+        self.metrics = metrics or build_kit_metrics()
+        self.instance_id = settings.instance_id or uuid.uuid4().hex[:12]
+        self.broker: KafkaBroker = make_broker(settings, self.metrics)
+        self.publisher = Publisher(self.broker, settings, self.metrics, self.clock)
+        self.lifecycle = LifecyclePublisher(self.publisher, settings.service_name, self.metrics)
+        self.consumers: dict[str, EventConsumer] = {}
+        self._rpc: RequestReplyClient | None = None
+        self._ensure_topics = ensure_topics
+        self._startup: list[tuple[str, Hook]] = []
+        self._shutdown: list[Hook] = []
+        self._checks: list[tuple[str, Check]] = []
+        self._state = _State()
+
+    # -- registration (before start) -------------------------------------------------------
+
+    def consume(self, topic: str, handler: Handler, *, group: str | None = None) -> EventConsumer:
+        """Run ``handler`` for every message of the logical ``topic`` (manual commits)."""
+        group_id = group or self.settings.group_id
+        consumer = EventConsumer(
+            topic=topic,
+            handler=handler,
+            settings=self.settings,
+            group=group_id,
+            dead_letters=DeadLetterSender(
+                self.publisher, self.settings.service_name, group_id, self.clock
+            ),
+            lifecycle=self.lifecycle,
+            metrics=self.metrics,
+            on_halt=self._state.halted.add,
+        )
+
+        async def entry(msg: KafkaMessage) -> None:
+            await consumer(msg)
+
+        entry.__name__ = f"consume_{topic.replace('.', '_')}"
+        self._subscriber(self.settings.topic(topic), group_id)(entry)
+        self.consumers[topic] = consumer
+        return consumer
+
+    def rpc(self) -> RequestReplyClient:
+        """The request/reply client of this instance (its reply consumer is registered once)."""
+        if self._rpc is None:
+            reply_topic = self.settings.topic(
+                f"replies.{self.settings.service_name}.{self.instance_id}"
+            )
+            self._rpc = RequestReplyClient(self.publisher, reply_topic, self.metrics)
+            sub = self.broker.subscriber(
+                reply_topic,
+                group_id=None,
+                auto_offset_reset="latest",
+                ack_policy=AckPolicy.ACK_FIRST,
+                max_partition_fetch_bytes=MAX_REQUEST_BYTES,
+                decoder=_raw_decoder,
+            )
+            client = self._rpc
+
+            async def on_reply(msg: KafkaMessage) -> None:
+                await client.on_reply(msg)
+
+            sub(on_reply)
+        return self._rpc
+
+    def on_startup(self, name: str, hook: Hook) -> None:
+        """Run ``hook`` at start-up, retried with backoff until ``startup_timeout_s``."""
+        self._startup.append((name, hook))
+
+    def on_shutdown(self, hook: Hook) -> None:
+        """Run ``hook`` at shutdown, after the broker stopped (in reverse order of adding)."""
+        self._shutdown.append(hook)
+
+    def add_readiness_check(self, name: str, check: Check) -> None:
+        """``/ready`` fails while ``check`` raises."""
+        self._checks.append((name, check))
+
+    # -- running ---------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Wait for Kafka, ensure topics, run start-up hooks, start consuming."""
+        s = self.settings
+        await wait_for(
+            "kafka", self._kafka_check, timeout_s=s.startup_timeout_s, where=s.kafka_bootstrap
+        )
+        if self._ensure_topics:
+            extra = [(self._rpc.reply_topic, 1)] if self._rpc else []
+            await ensure_topics(
+                s.kafka_bootstrap, REGISTRY.values(), prefix=s.topic_prefix, extra=extra
+            )
+        for name, hook in self._startup:
+            await wait_for(name, hook, timeout_s=s.startup_timeout_s)
+        await self.broker.start()
+        self._state.started = True
+        self.metrics.ready.set(1)
+        _log.info("service_started", consumers=sorted(self.consumers), group=s.group_id)
+
+    async def stop(self) -> None:
+        """Stop consuming (in-flight messages finish), then run shutdown hooks."""
+        self._state.started = False
+        self.metrics.ready.set(0)
+        await self.broker.stop()
+        for hook in reversed(self._shutdown):
+            try:
+                await hook()
+            except Exception as exc:
+                _log.warning("shutdown_hook_failed", error=repr(exc))
+        _log.info("service_stopped")
+
+    async def readiness(self) -> tuple[bool, dict[str, str]]:
+        """Whether the service is ready, with a reason per failing part."""
+        report: dict[str, str] = {
+            "consumers": "ok"
+            if not self._state.halted
+            else "halted: " + ",".join(sorted(self._state.halted))
+        }
+        ok = self._state.started and not self._state.halted
+        if not self._state.started:
+            report["broker"] = "not started"
+        for name, check in self._checks:
+            try:
+                await check()
+                report[name] = "ok"
+            except Exception as exc:
+                ok = False
+                report[name] = f"failing: {exc!r}"[:200]
+        return ok, report
+
+    def build(self, http: FastAPI | None = None, deps: Any = None) -> ServiceApp:
+        """Attach ``/health``, ``/ready``, ``/metrics`` and the lifespan to ``http``."""
+        app = http or FastAPI(title=self.settings.service_name)
+        kit = self
+
+        @asynccontextmanager
+        async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+            await kit.start()
+            try:
+                yield
+            finally:
+                await kit.stop()
+
+        app.router.lifespan_context = lifespan
+        app.add_api_route("/health", _health, methods=["GET"], tags=["ops"])
+        app.add_api_route("/ready", self._ready_endpoint, methods=["GET"], tags=["ops"])
+        app.add_api_route(
+            "/metrics",
+            self._metrics_endpoint,
+            methods=["GET"],
+            tags=["ops"],
+            include_in_schema=False,
+        )
+        return ServiceApp(kit=self, http=app, deps=deps)
+
+    # -- internals -------------------------------------------------------------------------
+
+    def _subscriber(self, physical_topic: str, group_id: str) -> Any:
+        return self.broker.subscriber(
+            physical_topic,
+            group_id=group_id,
+            ack_policy=AckPolicy.MANUAL,
+            auto_offset_reset="earliest",
+            max_partition_fetch_bytes=MAX_REQUEST_BYTES,
+            fetch_max_bytes=MAX_REQUEST_BYTES,
+            decoder=_raw_decoder,
+        )
+
+    async def _kafka_check(self) -> None:
+        admin = AIOKafkaAdminClient(
+            bootstrap_servers=self.settings.kafka_bootstrap, request_timeout_ms=5000
+        )
+        await admin.start()
+        try:
+            await admin.list_topics()
+        finally:
+            await admin.close()
+
+    async def _ready_endpoint(self, response: Response) -> dict[str, Any]:
+        ok, report = await self.readiness()
+        response.status_code = 200 if ok else 503
+        return {"ready": ok, "checks": report}
+
+    async def _metrics_endpoint(self) -> Response:
+        return Response(generate_latest(self.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+
+async def _health() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+async def _raw_decoder(msg: Any) -> Any:
+    """Hand the raw bytes through; the consumer parses them itself, so a non-JSON body is a
+    dead letter of ours rather than a decode error inside FastStream."""
+    return msg.body

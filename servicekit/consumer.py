@@ -1,0 +1,291 @@
+"""The one consume loop every handler runs in: parse, dispatch, retry, dead-letter, then commit.
+
+Guarantees, per message:
+
+- the offset is committed only after the handler returned, or after the message was
+  acknowledged by the broker on ``deadletter.v1``; if the process dies before that, the
+  message is delivered again (at least once);
+- bytes that are not a valid envelope of the topic's type and a known version, or are larger
+  than ``max_message_bytes``, are dead-lettered at once as ``invalid``;
+- :class:`~servicekit.errors.InvalidMessage` from a handler dead-letters at once;
+  any other exception is retried ``handler_retries`` times with exponential backoff, then
+  dead-lettered as ``retryable`` for the DLQ service to retry later;
+- a message whose target-group header names another consumer group (a DLQ retry addressed
+  to that group) is skipped;
+- if the dead letter itself cannot be published, the offset is rewound and the message is
+  redelivered; nothing is dropped;
+- after ``max_consecutive_dead_letters`` dead letters in a row the consumer halts (stops
+  committing and consuming, readiness fails) instead of draining a topic into the DLQ.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiokafka import ConsumerRecord
+from faststream.kafka import KafkaMessage
+
+from contracts import headers as H
+from contracts.envelope import Envelope
+from contracts.errors import ContractError
+from contracts.registry import REGISTRY, parse_envelope
+from servicekit.deadletter import DeadLetterSender
+from servicekit.errors import InvalidMessage
+from servicekit.lifecycle import LifecyclePublisher
+from servicekit.logging import get_logger
+from servicekit.metrics import KitMetrics
+from servicekit.settings import ServiceSettings
+
+_log = get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class MessageContext:
+    """What a handler may know about the message besides its envelope."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    headers: dict[str, str]
+    attempt: int
+    log: Any = field(repr=False)
+
+    @property
+    def reply_to(self) -> str | None:
+        """The physical topic a requester waits on, if this is a request."""
+        return self.headers.get(H.REPLY_TO) or None
+
+
+Handler = Callable[[Envelope[Any], MessageContext], Awaitable[None]]
+
+
+class Halted(RuntimeError):
+    """The consumer reached its limit of consecutive dead letters."""
+
+
+class EventConsumer:
+    """Runs ``handler`` for each message of one logical topic in one consumer group."""
+
+    def __init__(
+        self,
+        *,
+        topic: str,
+        handler: Handler,
+        settings: ServiceSettings,
+        group: str,
+        dead_letters: DeadLetterSender,
+        lifecycle: LifecyclePublisher,
+        metrics: KitMetrics,
+        on_halt: Callable[[str], None],
+    ) -> None:
+        if topic not in REGISTRY:
+            raise ValueError(f"{topic} is not in the topic registry")
+        self.topic = topic
+        self._spec = REGISTRY[topic]
+        self._handler = handler
+        self._settings = settings
+        self._group = group
+        self._dead_letters = dead_letters
+        self._lifecycle = lifecycle
+        self._metrics = metrics
+        self._on_halt = on_halt
+        self._consecutive_dead = 0
+        self.halted = False
+
+    async def __call__(self, msg: KafkaMessage) -> None:
+        """FastStream entry point (manual acknowledgement)."""
+        record = single_record(msg)
+        if self.halted:
+            await msg.nack()
+            await asyncio.sleep(1.0)
+            return
+        headers = _decode_headers(record.headers)
+        target = headers.get(H.TARGET_CONSUMER_GROUP)
+        if target and target != self._group:
+            self._metrics.consumed.labels(topic=self.topic, outcome="skipped_other_group").inc()
+            await msg.ack()
+            return
+        value: bytes = record.value or b""
+        attempt = _attempt(headers)
+        log = _log.bind(
+            topic=record.topic,
+            partition=record.partition,
+            offset=record.offset,
+            event_id=headers.get(H.EVENT_ID),
+            correlation_id=headers.get(H.CORRELATION_ID),
+            attempt=attempt,
+        )
+        ctx = MessageContext(
+            topic=record.topic,
+            partition=record.partition,
+            offset=record.offset,
+            key=record.key,
+            headers=headers,
+            attempt=attempt,
+            log=log,
+        )
+        started = time.monotonic()
+        envelope: Envelope[Any] | None = None
+        try:
+            envelope = self._parse(value, headers)
+            log = log.bind(event_id=envelope.event_id, tenant_id=envelope.tenant_id)
+            ctx = _with_log(ctx, log)
+            await self._run_with_retries(envelope, ctx)
+        except Exception as exc:
+            sent = await self._dead_letter(ctx, value, exc, envelope)
+            if not sent:
+                await msg.nack()
+                return
+            self._consecutive_dead += 1
+            self._metrics.consecutive_dead_letters.set(self._consecutive_dead)
+            if self._consecutive_dead >= self._settings.max_consecutive_dead_letters:
+                self.halted = True
+                log.critical("consumer_halted", consecutive_dead_letters=self._consecutive_dead)
+                self._on_halt(self.topic)
+        else:
+            self._consecutive_dead = 0
+            self._metrics.consecutive_dead_letters.set(0)
+            self._metrics.consumed.labels(topic=self.topic, outcome="processed").inc()
+            log.debug("message_processed")
+        finally:
+            self._metrics.handler_seconds.labels(topic=self.topic).observe(
+                time.monotonic() - started
+            )
+        await msg.ack()
+
+    def _parse(self, value: bytes, headers: dict[str, str]) -> Envelope[Any]:
+        limit = self._settings.max_message_bytes
+        if len(value) > limit:
+            raise InvalidMessage(f"message of {len(value)} bytes exceeds the {limit}-byte limit")
+        declared = headers.get(H.EVENT_TYPE)
+        if declared is not None and declared != self._spec.event_type:
+            raise InvalidMessage(
+                f"event type {declared!r} does not belong on {self.topic} "
+                f"(expects {self._spec.event_type!r})"
+            )
+        try:
+            envelope = parse_envelope(value)
+        except ContractError as exc:
+            raise InvalidMessage(str(exc)) from exc
+        if (envelope.event_type, envelope.schema_version) != (
+            self._spec.event_type,
+            self._spec.version,
+        ):
+            raise InvalidMessage(
+                f"{envelope.event_type} v{envelope.schema_version} does not belong on {self.topic}"
+            )
+        return envelope
+
+    async def _run_with_retries(self, envelope: Envelope[Any], ctx: MessageContext) -> None:
+        retries = self._settings.handler_retries
+        for attempt in range(retries + 1):
+            try:
+                await self._handler(envelope, ctx)
+                return
+            except InvalidMessage:
+                raise
+            except Exception as exc:
+                if attempt == retries:
+                    raise
+                delay = self._settings.handler_retry_base_s * (2**attempt)
+                ctx.log.warning("handler_retry", error=repr(exc), retry=attempt + 1, delay_s=delay)
+                self._metrics.retries.labels(topic=self.topic).inc()
+                await self._lifecycle.emit_quietly(
+                    "retry",
+                    tenant_id=envelope.tenant_id,
+                    run_id=envelope.correlation_id,
+                    domain=self.topic,
+                    details={"error_class": exc.__class__.__name__, "retry": attempt + 1},
+                    cause=envelope,
+                    dedupe_parts=(str(ctx.attempt), str(attempt)),
+                )
+                await asyncio.sleep(delay)
+
+    async def _dead_letter(
+        self,
+        ctx: MessageContext,
+        value: bytes,
+        exc: BaseException,
+        envelope: Envelope[Any] | None,
+    ) -> bool:
+        try:
+            await self._dead_letters.send(
+                topic=ctx.topic,
+                partition=ctx.partition,
+                offset=ctx.offset,
+                key=ctx.key,
+                headers=ctx.headers,
+                value=value,
+                error=exc,
+                attempt=ctx.attempt,
+                envelope=envelope,
+            )
+        except Exception as publish_error:
+            ctx.log.error("dead_letter_publish_failed", error=repr(publish_error), cause=repr(exc))
+            await asyncio.sleep(1.0)
+            return False
+        category = "invalid" if isinstance(exc, InvalidMessage) else "retryable"
+        self._metrics.dead_letters.labels(topic=self.topic, category=category).inc()
+        self._metrics.consumed.labels(topic=self.topic, outcome="dead_lettered").inc()
+        ctx.log.warning(
+            "message_dead_lettered",
+            category=category,
+            error_class=exc.__class__.__name__,
+            error=str(exc)[:300],
+        )
+        if envelope is not None:
+            await self._lifecycle.emit_quietly(
+                "error",
+                tenant_id=envelope.tenant_id,
+                run_id=envelope.correlation_id,
+                domain=self.topic,
+                details={
+                    "error_class": exc.__class__.__name__,
+                    "error": str(exc)[:500],
+                    "category": category,
+                },
+                cause=envelope,
+                dedupe_parts=(str(ctx.attempt),),
+            )
+        return True
+
+
+def single_record(msg: KafkaMessage) -> ConsumerRecord[Any, Any]:
+    """The one record of a non-batch message."""
+    raw = msg.raw_message
+    if isinstance(raw, tuple):
+        raise TypeError("a batch message reached a single-message consumer")
+    return raw
+
+
+def _decode_headers(raw: Any) -> dict[str, str]:
+    headers: dict[str, str] = {}
+    for name, value in raw or ():
+        if value is None:
+            continue
+        headers[name] = value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+    return headers
+
+
+def _attempt(headers: dict[str, str]) -> int:
+    try:
+        return max(1, int(headers.get(H.ATTEMPT, "1")))
+    except ValueError:
+        return 1
+
+
+def _with_log(ctx: MessageContext, log: Any) -> MessageContext:
+    return MessageContext(
+        topic=ctx.topic,
+        partition=ctx.partition,
+        offset=ctx.offset,
+        key=ctx.key,
+        headers=ctx.headers,
+        attempt=ctx.attempt,
+        log=log,
+    )

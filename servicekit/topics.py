@@ -1,0 +1,77 @@
+"""Creating topics from the contracts registry (dev, tests, and the Helm job).
+
+``python -m servicekit.topics [--bootstrap HOST:PORT] [--prefix P] [--replication N]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+from collections.abc import Iterable
+
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import TopicAlreadyExistsError
+
+from contracts.registry import REGISTRY, TopicSpec
+
+#: Topics accept more than consumers process, so an oversized message reaches its consumer and
+#: is dead-lettered with a reason instead of failing at the producer with no trace here.
+MIN_TOPIC_MESSAGE_BYTES = 8 * 1024 * 1024
+
+
+async def ensure_topics(
+    bootstrap: str,
+    specs: Iterable[TopicSpec] | None = None,
+    *,
+    prefix: str = "",
+    replication: int = 1,
+    extra: Iterable[tuple[str, int]] = (),
+) -> list[str]:
+    """Create every missing topic; return the names created. Existing topics are left alone."""
+    wanted = [
+        NewTopic(
+            name=prefix + spec.name,
+            num_partitions=spec.partitions,
+            replication_factor=replication,
+            topic_configs={
+                "retention.ms": str(spec.retention_ms),
+                "max.message.bytes": str(max(spec.max_message_bytes, MIN_TOPIC_MESSAGE_BYTES)),
+            },
+        )
+        for spec in (specs if specs is not None else REGISTRY.values())
+    ]
+    wanted += [
+        NewTopic(name=name, num_partitions=parts, replication_factor=replication)
+        for name, parts in extra
+    ]
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=15000)
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        missing = [t for t in wanted if t.name not in existing]
+        if missing:
+            # a concurrent creator may win the race; that is fine
+            with contextlib.suppress(TopicAlreadyExistsError):
+                await admin.create_topics(missing)
+        return [t.name for t in missing]
+    finally:
+        await admin.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Create Kafka topics from the registry")
+    parser.add_argument("--bootstrap", default="127.0.0.1:19092")
+    parser.add_argument("--prefix", default="")
+    parser.add_argument("--replication", type=int, default=1)
+    args = parser.parse_args()
+    created = asyncio.run(
+        ensure_topics(args.bootstrap, prefix=args.prefix, replication=args.replication)
+    )
+    print(f"topics: {len(REGISTRY)} in registry, {len(created)} created")
+    for name in created:
+        print(f"  created {name}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""The six services; each folder is one deployable service."""

@@ -1,0 +1,1 @@
+"""digest service: Channel and group digests on the smart path."""

@@ -1,0 +1,1 @@
+"""Handlers of the digest service: one module per consumed topic, thin."""

@@ -1,0 +1,1 @@
+"""dlq service: Dead letters: storage, retries with backoff, parking and replay."""

@@ -1,0 +1,1 @@
+"""Handlers of the dlq service: one module per consumed topic, thin."""

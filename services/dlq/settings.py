@@ -1,0 +1,21 @@
+"""Settings of the dlq service (env prefix ``TGI_DLQ_``, shared ``TGI_``)."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from pydantic import Field, PostgresDsn
+from pydantic_settings import SettingsConfigDict
+
+from servicekit.settings import ServiceSettings
+
+
+class DlqSettings(ServiceSettings):
+    """Everything the dlq service reads from its environment."""
+
+    model_config = SettingsConfigDict(frozen=True, extra="ignore", env_prefix="TGI_DLQ_")
+    service_name: ClassVar[str] = "dlq"
+    default_http_port: ClassVar[int] = 8085
+
+    postgres_dsn: PostgresDsn
+    postgres_pool_size: int = Field(default=10, ge=1, le=100)

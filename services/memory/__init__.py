@@ -1,0 +1,1 @@
+"""memory service: Episodic memory of every pipeline run."""

@@ -1,0 +1,1 @@
+"""Handlers of the memory service: one module per consumed topic, thin."""

@@ -1,0 +1,1 @@
+"""Handlers of the retrieval service: one module per consumed topic, thin."""

@@ -1,0 +1,1 @@
+"""Handlers of the router service: one module per consumed topic, thin."""

@@ -1,0 +1,1 @@
+"""trend service: Story clusters, bursts above baseline, trend reports."""

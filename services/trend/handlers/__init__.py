@@ -1,0 +1,1 @@
+"""Handlers of the trend service: one module per consumed topic, thin."""

@@ -1,0 +1,82 @@
+"""Fixtures shared by every tier. Servers come from deploy/local (``make test`` starts them)."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _infra_env() -> dict[str, str]:
+    keys = ("TGI_KAFKA_BOOTSTRAP", "TGI_POSTGRES_DSN", "TGI_NEO4J_URI")
+    if all(k in os.environ for k in keys):
+        return {k: os.environ[k] for k in keys}
+    out = subprocess.run(
+        [str(ROOT / "deploy/local/infra.sh"), "env"], capture_output=True, text=True, check=True
+    ).stdout
+    env = {}
+    for line in out.splitlines():
+        line = line.removeprefix("export ").strip()
+        if "=" in line:
+            k, v = line.split("=", 1)
+            env[k] = v.strip("'\"")
+    return env
+
+
+def _port_open(address: str) -> bool:
+    host, port = address.rsplit(":", 1)
+    try:
+        with socket.create_connection((host, int(port)), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+@pytest.fixture(scope="session")
+def infra() -> dict[str, str]:
+    """Addresses of the real servers; fails clearly when they are not running."""
+    env = _infra_env()
+    if not _port_open(env["TGI_KAFKA_BOOTSTRAP"]):
+        pytest.fail(
+            f"Kafka is not reachable at {env['TGI_KAFKA_BOOTSTRAP']}: "
+            "run the tests with `make test`, or start the servers with `deploy/local/infra.sh up`"
+        )
+    return env
+
+
+@pytest.fixture(scope="session")
+def bootstrap(infra: dict[str, str]) -> str:
+    return infra["TGI_KAFKA_BOOTSTRAP"]
+
+
+@pytest.fixture(scope="session")
+async def pg_dsn(infra: dict[str, str]) -> AsyncIterator[str]:
+    """A database of its own for this test session, dropped at the end."""
+    admin_dsn = infra["TGI_POSTGRES_DSN"]
+    name = f"tgint_test_{uuid.uuid4().hex[:10]}"
+    conn = await asyncpg.connect(admin_dsn)
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    base = admin_dsn.rsplit("/", 1)[0]
+    yield f"{base}/{name}"
+    conn = await asyncpg.connect(admin_dsn)
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
+@pytest.fixture
+def prefix() -> str:
+    """A topic and consumer-group prefix unique to one test."""
+    return f"t{uuid.uuid4().hex[:10]}."

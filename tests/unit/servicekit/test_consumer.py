@@ -1,0 +1,130 @@
+"""The consume loop with FastStream's in-memory broker: outcomes per kind of input."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from faststream.kafka import TestKafkaBroker
+
+from contracts import headers as H
+from contracts.envelope import Envelope
+from servicekit.app import ServiceKit
+from servicekit.consumer import MessageContext
+from servicekit.errors import InvalidMessage
+from tests.helpers.kit import post_envelope, probe_settings, wire
+
+pytestmark = pytest.mark.unit
+POSTS = "posts.ingested.v1"
+
+
+def _kit(**overrides: Any) -> tuple[ServiceKit, list[dict[str, Any]]]:
+    kit = ServiceKit(probe_settings("127.0.0.1:1", "u.", **overrides), ensure_topics=False)
+    letters: list[dict[str, Any]] = []
+
+    @kit.broker.subscriber("u.deadletter.v1")
+    async def capture(body: dict[str, Any]) -> None:
+        letters.append(body)
+
+    @kit.broker.subscriber("u.lifecycle.v1")
+    async def ignore(body: dict[str, Any]) -> None:
+        return None
+
+    return kit, letters
+
+
+async def test_valid_message_runs_handler() -> None:
+    kit, letters = _kit()
+    seen: list[int] = []
+
+    async def handle(envelope: Envelope[Any], ctx: MessageContext) -> None:
+        seen.append(envelope.payload.message_id)
+
+    kit.consume(POSTS, handle)
+    async with TestKafkaBroker(kit.broker) as br:
+        value, headers = wire(post_envelope(5))
+        await br.publish(value, "u." + POSTS, headers=headers)
+    assert seen == [5]
+    assert letters == []
+
+
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [
+        (b"not json at all", "JSON"),
+        (b'{"event_id": 1}', "event"),
+        (b"[1, 2, 3]", ""),
+    ],
+)
+async def test_unparseable_message_is_dead_lettered(value: bytes, reason: str) -> None:
+    kit, letters = _kit()
+
+    async def handle(envelope: Envelope[Any], ctx: MessageContext) -> None:
+        raise AssertionError("must not be called")
+
+    kit.consume(POSTS, handle)
+    async with TestKafkaBroker(kit.broker) as br:
+        await br.publish(value, "u." + POSTS)
+    assert len(letters) == 1
+    letter = letters[0]["payload"]
+    assert letter["error_category"] == "invalid"
+    assert reason.lower() in letter["error_message"].lower()
+    assert letters[0]["tenant_id"] == "unknown"
+
+
+async def test_oversized_message_is_dead_lettered_without_parsing() -> None:
+    kit, letters = _kit(max_message_bytes=2048)
+
+    async def handle(envelope: Envelope[Any], ctx: MessageContext) -> None:
+        raise AssertionError("must not be called")
+
+    kit.consume(POSTS, handle)
+    async with TestKafkaBroker(kit.broker) as br:
+        value, headers = wire(post_envelope(text="я" * 4000))
+        await br.publish(value, "u." + POSTS, headers=headers)
+    assert "exceeds the 2048-byte limit" in letters[0]["payload"]["error_message"]
+    assert letters[0]["tenant_id"] == "acme"  # from the headers, since the body was not parsed
+
+
+async def test_handler_invalid_is_not_retried() -> None:
+    kit, letters = _kit(handler_retries=3)
+    calls = 0
+
+    async def handle(envelope: Envelope[Any], ctx: MessageContext) -> None:
+        nonlocal calls
+        calls += 1
+        raise InvalidMessage("refused")
+
+    kit.consume(POSTS, handle)
+    async with TestKafkaBroker(kit.broker) as br:
+        value, headers = wire(post_envelope())
+        await br.publish(value, "u." + POSTS, headers=headers)
+    assert calls == 1
+    assert letters[0]["payload"]["error_category"] == "invalid"
+
+
+async def test_consumer_halts_after_limit_of_consecutive_dead_letters() -> None:
+    kit, letters = _kit(max_consecutive_dead_letters=2)
+    consumer = kit.consume(POSTS, _never_called)
+    async with TestKafkaBroker(kit.broker) as br:
+        for _ in range(3):
+            await br.publish(b"garbage", "u." + POSTS)
+        ok, report = await kit.readiness()
+    assert consumer.halted
+    assert len(letters) == 2  # the third was not dead-lettered: the consumer stopped first
+    assert "halted" in report["consumers"]
+    assert not ok
+
+
+async def test_wrong_event_type_header_is_refused_before_parsing() -> None:
+    kit, letters = _kit()
+    kit.consume(POSTS, _never_called)
+    async with TestKafkaBroker(kit.broker) as br:
+        value, headers = wire(post_envelope())
+        headers[H.EVENT_TYPE] = "digest.requested"
+        await br.publish(value, "u." + POSTS, headers=headers)
+    assert "does not belong" in letters[0]["payload"]["error_message"]
+
+
+async def _never_called(envelope: Envelope[Any], ctx: MessageContext) -> None:
+    raise AssertionError("must not be called")

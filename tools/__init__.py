@@ -1,0 +1,1 @@
+"""Command-line tools: the demo job, benchmarks, and (later) ingestion and evaluations."""
