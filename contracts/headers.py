@@ -37,6 +37,10 @@ DLQ_ERROR_MESSAGE: Final = "dlq-error-message"
 """May be shortened; ``DeadLetter.error_message`` holds up to 4096 characters."""
 DLQ_SERVICE: Final = "dlq-service"
 DLQ_CONSUMER_GROUP: Final = "dlq-consumer-group"
+DLQ_ENTRY_ID: Final = "dlq-entry-id"
+"""Set by the DLQ service on a re-published message: the id of its ``dlq_events`` row. A
+consumer that then processes the message reports it resolved (lifecycle ``run_completed``
+with ``details.dlq_entry_id``); a new failure's dead letter carries it back in its headers."""
 
 ALL: Final = (
     EVENT_TYPE,
@@ -56,6 +60,7 @@ ALL: Final = (
     DLQ_ERROR_MESSAGE,
     DLQ_SERVICE,
     DLQ_CONSUMER_GROUP,
+    DLQ_ENTRY_ID,
 )
 
 

@@ -73,7 +73,7 @@ _SPECS: Final = (
     TopicSpec(
         event_type="retrieval.requested", version=1, kind="command", model=RetrieveDocuments,
         key="tenant_id:request_id", partitions=3, retention_ms=_WEEK,
-        producers=("router", "dlq"), consumers=("retrieval",),
+        producers=("router", "digest", "trend", "dlq"), consumers=("retrieval",),
     ),
     TopicSpec(
         event_type="retrieval.completed", version=1, kind="event", model=DocumentsRetrieved,

@@ -12,7 +12,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from aiokafka.admin import AIOKafkaAdminClient
@@ -53,7 +53,6 @@ class ServiceApp:
 @dataclass
 class _State:
     started: bool = False
-    halted: set[str] = field(default_factory=set)
 
 
 class ServiceKit:
@@ -97,7 +96,7 @@ class ServiceKit:
             ),
             lifecycle=self.lifecycle,
             metrics=self.metrics,
-            on_halt=self._state.halted.add,
+            clock=self.clock,
         )
 
         async def entry(msg: KafkaMessage) -> None:
@@ -177,12 +176,13 @@ class ServiceKit:
 
     async def readiness(self) -> tuple[bool, dict[str, str]]:
         """Whether the service is ready, with a reason per failing part."""
+        paused = sorted(t for t, c in self.consumers.items() if c.paused)
         report: dict[str, str] = {
             "consumers": "ok"
-            if not self._state.halted
-            else "halted: " + ",".join(sorted(self._state.halted))
+            if not paused
+            else "paused by the dead-letter limit: " + ",".join(paused)
         }
-        ok = self._state.started and not self._state.halted
+        ok = self._state.started and not paused
         if not self._state.started:
             report["broker"] = "not started"
         for name, check in self._checks:

@@ -14,8 +14,11 @@ Guarantees, per message:
   to that group) is skipped;
 - if the dead letter itself cannot be published, the offset is rewound and the message is
   redelivered; nothing is dropped;
-- after ``max_consecutive_dead_letters`` dead letters in a row the consumer halts (stops
-  committing and consuming, readiness fails) instead of draining a topic into the DLQ.
+- when ``dlq_limit_count`` dead letters fall within ``dlq_limit_window_s`` the consumer pauses
+  for ``dlq_pause_s`` (nothing consumed or committed, ``/ready`` fails, a gauge says so)
+  instead of draining a topic into the DLQ; it resumes by itself;
+- a message re-published by the DLQ service (it carries ``dlq-entry-id``) that now succeeds
+  emits a lifecycle ``run_completed`` naming the entry, so the DLQ marks it resolved.
 """
 
 from __future__ import annotations
@@ -33,8 +36,10 @@ from contracts import headers as H
 from contracts.envelope import Envelope
 from contracts.errors import ContractError
 from contracts.registry import REGISTRY, parse_envelope
+from servicekit.clock import Clock
 from servicekit.deadletter import DeadLetterSender
-from servicekit.errors import InvalidMessage
+from servicekit.errors import InvalidMessage, error_category
+from servicekit.guard import DeadLetterGuard
 from servicekit.lifecycle import LifecyclePublisher
 from servicekit.logging import get_logger
 from servicekit.metrics import KitMetrics
@@ -64,10 +69,6 @@ class MessageContext:
 Handler = Callable[[Envelope[Any], MessageContext], Awaitable[None]]
 
 
-class Halted(RuntimeError):
-    """The consumer reached its limit of consecutive dead letters."""
-
-
 class EventConsumer:
     """Runs ``handler`` for each message of one logical topic in one consumer group."""
 
@@ -81,7 +82,7 @@ class EventConsumer:
         dead_letters: DeadLetterSender,
         lifecycle: LifecyclePublisher,
         metrics: KitMetrics,
-        on_halt: Callable[[str], None],
+        clock: Clock,
     ) -> None:
         if topic not in REGISTRY:
             raise ValueError(f"{topic} is not in the topic registry")
@@ -93,16 +94,23 @@ class EventConsumer:
         self._dead_letters = dead_letters
         self._lifecycle = lifecycle
         self._metrics = metrics
-        self._on_halt = on_halt
-        self._consecutive_dead = 0
-        self.halted = False
+        self.guard = DeadLetterGuard(
+            clock,
+            limit=settings.dlq_limit_count,
+            window_s=settings.dlq_limit_window_s,
+            pause_s=settings.dlq_pause_s,
+        )
+        self._was_paused = False
+
+    @property
+    def paused(self) -> bool:
+        """Whether the dead-letter limit paused this consumer."""
+        return self.guard.paused
 
     async def __call__(self, msg: KafkaMessage) -> None:
         """FastStream entry point (manual acknowledgement)."""
         record = single_record(msg)
-        if self.halted:
-            await msg.nack()
-            await asyncio.sleep(1.0)
+        if await self._hold_if_paused(msg):
             return
         headers = _decode_headers(record.headers)
         target = headers.get(H.TARGET_CONSUMER_GROUP)
@@ -141,22 +149,49 @@ class EventConsumer:
             if not sent:
                 await msg.nack()
                 return
-            self._consecutive_dead += 1
-            self._metrics.consecutive_dead_letters.set(self._consecutive_dead)
-            if self._consecutive_dead >= self._settings.max_consecutive_dead_letters:
-                self.halted = True
-                log.critical("consumer_halted", consecutive_dead_letters=self._consecutive_dead)
-                self._on_halt(self.topic)
+            if self.guard.record():
+                self._was_paused = True
+                self._metrics.consumer_paused.labels(topic=self.topic).set(1)
+                log.critical(
+                    "consumer_paused",
+                    reason="dead-letter limit",
+                    limit=self._settings.dlq_limit_count,
+                    window_s=self._settings.dlq_limit_window_s,
+                    pause_s=self._settings.dlq_pause_s,
+                )
         else:
-            self._consecutive_dead = 0
-            self._metrics.consecutive_dead_letters.set(0)
             self._metrics.consumed.labels(topic=self.topic, outcome="processed").inc()
             log.debug("message_processed")
+            if H.DLQ_ENTRY_ID in headers and envelope is not None:
+                await self._report_resolved(envelope, headers[H.DLQ_ENTRY_ID], attempt)
         finally:
             self._metrics.handler_seconds.labels(topic=self.topic).observe(
                 time.monotonic() - started
             )
         await msg.ack()
+
+    async def _hold_if_paused(self, msg: KafkaMessage) -> bool:
+        """While paused, rewind and wait, so the message is taken again after the pause."""
+        if self.guard.paused:
+            await msg.nack()
+            await asyncio.sleep(min(self.guard.remaining_s(), 1.0))
+            return True
+        if self._was_paused:
+            self._was_paused = False
+            self._metrics.consumer_paused.labels(topic=self.topic).set(0)
+            _log.warning("consumer_resumed", topic=self.topic)
+        return False
+
+    async def _report_resolved(self, envelope: Envelope[Any], entry_id: str, attempt: int) -> None:
+        await self._lifecycle.emit_quietly(
+            "run_completed",
+            tenant_id=envelope.tenant_id,
+            run_id=envelope.correlation_id,
+            domain=self.topic,
+            details={"dlq_entry_id": entry_id, "attempt": attempt, "group": self._group},
+            cause=envelope,
+            dedupe_parts=("dlq-resolved", entry_id, str(attempt)),
+        )
 
     def _parse(self, value: bytes, headers: dict[str, str]) -> Envelope[Any]:
         limit = self._settings.max_message_bytes
@@ -229,7 +264,7 @@ class EventConsumer:
             ctx.log.error("dead_letter_publish_failed", error=repr(publish_error), cause=repr(exc))
             await asyncio.sleep(1.0)
             return False
-        category = "invalid" if isinstance(exc, InvalidMessage) else "retryable"
+        category = error_category(exc)
         self._metrics.dead_letters.labels(topic=self.topic, category=category).inc()
         self._metrics.consumed.labels(topic=self.topic, outcome="dead_lettered").inc()
         ctx.log.warning(

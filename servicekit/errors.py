@@ -11,6 +11,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 
 class ServiceError(Exception):
     """Base of every error raised deliberately by service code."""
@@ -32,6 +34,6 @@ class DependencyUnavailable(ServiceError):
     """A dependency did not become ready within the start-up deadline."""
 
 
-def error_category(exc: BaseException) -> str:
+def error_category(exc: BaseException) -> Literal["invalid", "retryable"]:
     """Return ``"invalid"`` or ``"retryable"`` for a dead letter's ``error_category``."""
     return "invalid" if isinstance(exc, InvalidMessage) else "retryable"

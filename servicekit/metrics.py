@@ -25,7 +25,7 @@ class KitMetrics:
     published: Counter
     rpc_seconds: Histogram
     rpc_timeouts: Counter
-    consecutive_dead_letters: Gauge
+    consumer_paused: Gauge
     ready: Gauge
 
 
@@ -85,9 +85,10 @@ def build_kit_metrics(registry: CollectorRegistry | None = None) -> KitMetrics:
             ["topic"],
             registry=reg,
         ),
-        consecutive_dead_letters=Gauge(
-            "tgi_consecutive_dead_letters",
-            "Dead letters in a row without a processed message; the consumer stops at the limit",
+        consumer_paused=Gauge(
+            "tgi_consumer_paused",
+            "1 while a consumer is paused by the dead-letter limit",
+            ["topic"],
             registry=reg,
         ),
         ready=Gauge("tgi_ready", "1 when the service is ready to serve", registry=reg),

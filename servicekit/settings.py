@@ -49,7 +49,9 @@ class ServiceSettings(BaseSettings):
     max_message_bytes: int = Field(default=1_048_576, ge=1024)
     handler_retries: int = Field(default=3, ge=0, le=10)
     handler_retry_base_s: float = Field(default=0.2, ge=0.0)
-    max_consecutive_dead_letters: int = Field(default=1000, ge=1)
+    dlq_limit_count: int = Field(default=100, ge=1)
+    dlq_limit_window_s: float = Field(default=60.0, gt=0)
+    dlq_pause_s: float = Field(default=300.0, ge=0)
     startup_timeout_s: float = Field(default=60.0, gt=0)
     instance_id: str | None = None
 

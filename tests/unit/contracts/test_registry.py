@@ -17,7 +17,8 @@ from contracts.spec import DAY_MS, EXTERNAL, SERVICES
 
 pytestmark = pytest.mark.unit
 
-# DESIGN §2, "consumes" and "produces" columns, topics only.
+# DESIGN §2, "consumes" and "produces" columns, topics only; plus digest and trend asking the
+# shared retrieval service (DESIGN §5: "digest and trend services share one retrieval service").
 DESIGN_CONSUMES = {
     "router": {"queries.requested.v1"},
     "retrieval": {"posts.ingested.v1", "posts.deleted.v1", "retrieval.requested.v1"},
@@ -34,8 +35,8 @@ DESIGN_PRODUCES = {
         "queries.answered.v1",
     },
     "retrieval": {"posts.indexed.v1", "retrieval.completed.v1"},
-    "digest": {"digest.completed.v1", "queries.answered.v1"},
-    "trend": {"trend.detected.v1", "queries.answered.v1"},
+    "digest": {"digest.completed.v1", "queries.answered.v1", "retrieval.requested.v1"},
+    "trend": {"trend.detected.v1", "queries.answered.v1", "retrieval.requested.v1"},
     "memory": set(),
     "dlq": set(),
 }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -10,6 +11,7 @@ from faststream.kafka import TestKafkaBroker
 from contracts import headers as H
 from contracts.envelope import Envelope
 from servicekit.app import ServiceKit
+from servicekit.clock import ManualClock
 from servicekit.consumer import MessageContext
 from servicekit.errors import InvalidMessage
 from tests.helpers.kit import post_envelope, probe_settings, wire
@@ -18,8 +20,11 @@ pytestmark = pytest.mark.unit
 POSTS = "posts.ingested.v1"
 
 
-def _kit(**overrides: Any) -> tuple[ServiceKit, list[dict[str, Any]]]:
-    kit = ServiceKit(probe_settings("127.0.0.1:1", "u.", **overrides), ensure_topics=False)
+def _kit(
+    clock: ManualClock | None = None, **overrides: Any
+) -> tuple[ServiceKit, list[dict[str, Any]]]:
+    settings = probe_settings("127.0.0.1:1", "u.", **overrides)
+    kit = ServiceKit(settings, ensure_topics=False, clock=clock)
     letters: list[dict[str, Any]] = []
 
     @kit.broker.subscriber("u.deadletter.v1")
@@ -103,17 +108,32 @@ async def test_handler_invalid_is_not_retried() -> None:
     assert letters[0]["payload"]["error_category"] == "invalid"
 
 
-async def test_consumer_halts_after_limit_of_consecutive_dead_letters() -> None:
-    kit, letters = _kit(max_consecutive_dead_letters=2)
-    consumer = kit.consume(POSTS, _never_called)
+async def test_consumer_pauses_at_the_dead_letter_limit_and_resumes() -> None:
+    clock = ManualClock(datetime(2024, 12, 4, tzinfo=UTC))
+    kit, letters = _kit(clock, dlq_limit_count=2, dlq_limit_window_s=60, dlq_pause_s=30)
+    seen: list[int] = []
+
+    async def handle(envelope: Envelope[Any], ctx: MessageContext) -> None:
+        seen.append(envelope.payload.message_id)
+
+    consumer = kit.consume(POSTS, handle)
     async with TestKafkaBroker(kit.broker) as br:
-        for _ in range(3):
-            await br.publish(b"garbage", "u." + POSTS)
+        await br.publish(b"garbage 1", "u." + POSTS)
+        assert not consumer.paused
+        await br.publish(b"garbage 2", "u." + POSTS)
+        assert consumer.paused
+        kit._state.started = True  # readiness as a started service would report it
         ok, report = await kit.readiness()
-    assert consumer.halted
-    assert len(letters) == 2  # the third was not dead-lettered: the consumer stopped first
-    assert "halted" in report["consumers"]
-    assert not ok
+        assert not ok
+        assert "paused" in report["consumers"]
+        value, headers = wire(post_envelope(3))
+        await br.publish(value, "u." + POSTS, headers=headers)
+        assert seen == []  # held back (rewound) while paused
+        clock.advance(31)
+        await br.publish(value, "u." + POSTS, headers=headers)
+    assert seen == [3]
+    assert len(letters) == 2
+    assert not consumer.paused
 
 
 async def test_wrong_event_type_header_is_refused_before_parsing() -> None:
