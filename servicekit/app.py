@@ -9,6 +9,7 @@ lifespan, after the dependencies answered.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -24,7 +25,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from contracts.registry import REGISTRY
 from servicekit.clock import Clock, SystemClock
-from servicekit.consumer import EventConsumer, Handler
+from servicekit.consumer import BatchHandler, EventConsumer, Handler
 from servicekit.deadletter import DeadLetterSender
 from servicekit.kafka import MAX_REQUEST_BYTES, make_broker
 from servicekit.lifecycle import LifecyclePublisher
@@ -79,16 +80,47 @@ class ServiceKit:
         self._startup: list[tuple[str, Hook]] = []
         self._shutdown: list[Hook] = []
         self._checks: list[tuple[str, Check]] = []
+        self._background: list[tuple[str, Hook]] = []
+        self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._task_errors: dict[str, str] = {}
         self._state = _State()
 
     # -- registration (before start) -------------------------------------------------------
 
     def consume(self, topic: str, handler: Handler, *, group: str | None = None) -> EventConsumer:
         """Run ``handler`` for every message of the logical ``topic`` (manual commits)."""
+        return self._register(topic, group, handler=handler)
+
+    def consume_batch(
+        self,
+        topic: str,
+        handler: BatchHandler,
+        *,
+        group: str | None = None,
+        max_records: int = 500,
+        timeout_ms: int = 200,
+    ) -> EventConsumer:
+        """Run ``handler`` on up to ``max_records`` messages at once (one poll); the offsets of
+        the whole poll are committed after it (and any dead letters) finished."""
+        return self._register(
+            topic, group, batch_handler=handler, max_records=max_records, timeout_ms=timeout_ms
+        )
+
+    def _register(
+        self,
+        topic: str,
+        group: str | None,
+        *,
+        handler: Handler | None = None,
+        batch_handler: BatchHandler | None = None,
+        max_records: int = 0,
+        timeout_ms: int = 0,
+    ) -> EventConsumer:
         group_id = group or self.settings.group_id
         consumer = EventConsumer(
             topic=topic,
             handler=handler,
+            batch_handler=batch_handler,
             settings=self.settings,
             group=group_id,
             dead_letters=DeadLetterSender(
@@ -103,7 +135,10 @@ class ServiceKit:
             await consumer(msg)
 
         entry.__name__ = f"consume_{topic.replace('.', '_')}"
-        self._subscriber(self.settings.topic(topic), group_id)(entry)
+        extra: dict[str, Any] = {}
+        if batch_handler is not None:
+            extra = {"batch": True, "max_records": max_records, "batch_timeout_ms": timeout_ms}
+        self._subscriber(self.settings.topic(topic), group_id, **extra)(entry)
         self.consumers[topic] = consumer
         return consumer
 
@@ -138,6 +173,11 @@ class ServiceKit:
         """Run ``hook`` at shutdown, after the broker stopped (in reverse order of adding)."""
         self._shutdown.append(hook)
 
+    def run_in_background(self, name: str, loop: Hook) -> None:
+        """Run ``loop`` as a task from start-up (after consumers started) until shutdown; if it
+        dies, it is logged and restarted after a pause, and ``/ready`` reports it meanwhile."""
+        self._background.append((name, loop))
+
     def add_readiness_check(self, name: str, check: Check) -> None:
         """``/ready`` fails while ``check`` raises."""
         self._checks.append((name, check))
@@ -158,6 +198,8 @@ class ServiceKit:
         for name, hook in self._startup:
             await wait_for(name, hook, timeout_s=s.startup_timeout_s)
         await self.broker.start()
+        for name, loop in self._background:
+            self._tasks[name] = asyncio.create_task(self._supervise(name, loop), name=name)
         self._state.started = True
         self.metrics.ready.set(1)
         _log.info("service_started", consumers=sorted(self.consumers), group=s.group_id)
@@ -166,6 +208,10 @@ class ServiceKit:
         """Stop consuming (in-flight messages finish), then run shutdown hooks."""
         self._state.started = False
         self.metrics.ready.set(0)
+        for task in self._tasks.values():
+            task.cancel()
+        await asyncio.gather(*self._tasks.values(), return_exceptions=True)
+        self._tasks.clear()
         await self.broker.stop()
         for hook in reversed(self._shutdown):
             try:
@@ -185,6 +231,9 @@ class ServiceKit:
         ok = self._state.started and not paused
         if not self._state.started:
             report["broker"] = "not started"
+        for name, error in self._task_errors.items():
+            ok = False
+            report[name] = f"background task failing: {error}"[:200]
         for name, check in self._checks:
             try:
                 await check()
@@ -221,9 +270,23 @@ class ServiceKit:
 
     # -- internals -------------------------------------------------------------------------
 
-    def _subscriber(self, physical_topic: str, group_id: str) -> Any:
+    async def _supervise(self, name: str, loop: Hook) -> None:
+        while True:
+            try:
+                await loop()
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                self._task_errors[name] = repr(exc)
+                _log.exception("background_task_failed", task=name)
+                await asyncio.sleep(5.0)
+                self._task_errors.pop(name, None)
+
+    def _subscriber(self, physical_topic: str, group_id: str, **extra: Any) -> Any:
         return self.broker.subscriber(
             physical_topic,
+            **extra,
             group_id=group_id,
             ack_policy=AckPolicy.MANUAL,
             auto_offset_reset="earliest",

@@ -67,6 +67,17 @@ class MessageContext:
 
 
 Handler = Callable[[Envelope[Any], MessageContext], Awaitable[None]]
+BatchHandler = Callable[[list[tuple[Envelope[Any], MessageContext]]], Awaitable[None]]
+"""Receives the valid envelopes of one poll; must be idempotent per envelope, because a
+failing batch is retried whole and then message by message."""
+
+
+@dataclass(frozen=True)
+class _Item:
+    ctx: MessageContext
+    value: bytes
+    envelope: Envelope[Any] | None
+    error: Exception | None
 
 
 class EventConsumer:
@@ -76,7 +87,8 @@ class EventConsumer:
         self,
         *,
         topic: str,
-        handler: Handler,
+        handler: Handler | None = None,
+        batch_handler: BatchHandler | None = None,
         settings: ServiceSettings,
         group: str,
         dead_letters: DeadLetterSender,
@@ -88,7 +100,10 @@ class EventConsumer:
             raise ValueError(f"{topic} is not in the topic registry")
         self.topic = topic
         self._spec = REGISTRY[topic]
+        if (handler is None) == (batch_handler is None):
+            raise ValueError("give exactly one of handler and batch_handler")
         self._handler = handler
+        self._batch = batch_handler
         self._settings = settings
         self._group = group
         self._dead_letters = dead_letters
@@ -108,16 +123,31 @@ class EventConsumer:
         return self.guard.paused
 
     async def __call__(self, msg: KafkaMessage) -> None:
-        """FastStream entry point (manual acknowledgement)."""
-        record = single_record(msg)
+        """FastStream entry point (manual acknowledgement), for one record or a batch."""
         if await self._hold_if_paused(msg):
             return
+        raw = msg.raw_message
+        records = tuple(raw) if isinstance(raw, (tuple, list)) else (raw,)
+        items = [item for item in (self._prepare(r) for r in records) if item is not None]
+        started = time.monotonic()
+        try:
+            ok = await (self._process_batch(items) if self._batch else self._process_single(items))
+        finally:
+            self._metrics.handler_seconds.labels(topic=self.topic).observe(
+                time.monotonic() - started
+            )
+        if ok:
+            await msg.ack()
+        else:
+            await msg.nack()
+
+    def _prepare(self, record: ConsumerRecord[Any, Any]) -> _Item | None:
+        """Decode headers and parse the envelope; None when addressed to another group."""
         headers = _decode_headers(record.headers)
         target = headers.get(H.TARGET_CONSUMER_GROUP)
         if target and target != self._group:
             self._metrics.consumed.labels(topic=self.topic, outcome="skipped_other_group").inc()
-            await msg.ack()
-            return
+            return None
         value: bytes = record.value or b""
         attempt = _attempt(headers)
         log = _log.bind(
@@ -128,6 +158,13 @@ class EventConsumer:
             correlation_id=headers.get(H.CORRELATION_ID),
             attempt=attempt,
         )
+        envelope: Envelope[Any] | None = None
+        error: Exception | None = None
+        try:
+            envelope = self._parse(value, headers)
+            log = log.bind(event_id=envelope.event_id, tenant_id=envelope.tenant_id)
+        except InvalidMessage as exc:
+            error = exc
         ctx = MessageContext(
             topic=record.topic,
             partition=record.partition,
@@ -137,38 +174,67 @@ class EventConsumer:
             attempt=attempt,
             log=log,
         )
-        started = time.monotonic()
-        envelope: Envelope[Any] | None = None
+        return _Item(ctx=ctx, value=value, envelope=envelope, error=error)
+
+    async def _process_single(self, items: list[_Item]) -> bool:
+        for item in items:
+            if item.envelope is None:
+                if not await self._fail(item, item.error or InvalidMessage("unparsed")):
+                    return False
+                continue
+            try:
+                await self._run_with_retries([item])
+            except Exception as exc:
+                if not await self._fail(item, exc):
+                    return False
+            else:
+                await self._succeeded(item)
+        return True
+
+    async def _process_batch(self, items: list[_Item]) -> bool:
+        """Dead-letter the unparseable, run the handler on the rest at once; if that keeps
+        failing, run it per message so one poison message cannot sink its neighbours."""
+        good: list[_Item] = []
+        for item in items:
+            if item.envelope is None:
+                if not await self._fail(item, item.error or InvalidMessage("unparsed")):
+                    return False
+            else:
+                good.append(item)
+        if not good:
+            return True
         try:
-            envelope = self._parse(value, headers)
-            log = log.bind(event_id=envelope.event_id, tenant_id=envelope.tenant_id)
-            ctx = _with_log(ctx, log)
-            await self._run_with_retries(envelope, ctx)
+            await self._run_with_retries(good)
         except Exception as exc:
-            sent = await self._dead_letter(ctx, value, exc, envelope)
-            if not sent:
-                await msg.nack()
-                return
-            if self.guard.record():
-                self._was_paused = True
-                self._metrics.consumer_paused.labels(topic=self.topic).set(1)
-                log.critical(
-                    "consumer_paused",
-                    reason="dead-letter limit",
-                    limit=self._settings.dlq_limit_count,
-                    window_s=self._settings.dlq_limit_window_s,
-                    pause_s=self._settings.dlq_pause_s,
-                )
-        else:
-            self._metrics.consumed.labels(topic=self.topic, outcome="processed").inc()
-            log.debug("message_processed")
-            if H.DLQ_ENTRY_ID in headers and envelope is not None:
-                await self._report_resolved(envelope, headers[H.DLQ_ENTRY_ID], attempt)
-        finally:
-            self._metrics.handler_seconds.labels(topic=self.topic).observe(
-                time.monotonic() - started
+            if len(good) == 1:
+                return await self._fail(good[0], exc)
+            good[0].ctx.log.warning("batch_failed_isolating", size=len(good), error=repr(exc))
+            return await self._process_single(good)
+        for item in good:
+            await self._succeeded(item)
+        return True
+
+    async def _succeeded(self, item: _Item) -> None:
+        self._metrics.consumed.labels(topic=self.topic, outcome="processed").inc()
+        entry = item.ctx.headers.get(H.DLQ_ENTRY_ID)
+        if entry and item.envelope is not None:
+            await self._report_resolved(item.envelope, entry, item.ctx.attempt)
+
+    async def _fail(self, item: _Item, exc: BaseException) -> bool:
+        """Dead-letter one message; False when even that failed (the caller rewinds)."""
+        if not await self._dead_letter(item.ctx, item.value, exc, item.envelope):
+            return False
+        if self.guard.record():
+            self._was_paused = True
+            self._metrics.consumer_paused.labels(topic=self.topic).set(1)
+            item.ctx.log.critical(
+                "consumer_paused",
+                reason="dead-letter limit",
+                limit=self._settings.dlq_limit_count,
+                window_s=self._settings.dlq_limit_window_s,
+                pause_s=self._settings.dlq_pause_s,
             )
-        await msg.ack()
+        return True
 
     async def _hold_if_paused(self, msg: KafkaMessage) -> bool:
         """While paused, rewind and wait, so the message is taken again after the pause."""
@@ -216,11 +282,19 @@ class EventConsumer:
             )
         return envelope
 
-    async def _run_with_retries(self, envelope: Envelope[Any], ctx: MessageContext) -> None:
+    async def _run_with_retries(self, items: list[_Item]) -> None:
         retries = self._settings.handler_retries
+        first = items[0]
+        assert first.envelope is not None
         for attempt in range(retries + 1):
             try:
-                await self._handler(envelope, ctx)
+                if self._batch:
+                    await self._batch(
+                        [(i.envelope, i.ctx) for i in items if i.envelope is not None]
+                    )
+                else:
+                    assert self._handler is not None
+                    await self._handler(first.envelope, first.ctx)
                 return
             except InvalidMessage:
                 raise
@@ -228,17 +302,25 @@ class EventConsumer:
                 if attempt == retries:
                     raise
                 delay = self._settings.handler_retry_base_s * (2**attempt)
-                ctx.log.warning("handler_retry", error=repr(exc), retry=attempt + 1, delay_s=delay)
-                self._metrics.retries.labels(topic=self.topic).inc()
-                await self._lifecycle.emit_quietly(
-                    "retry",
-                    tenant_id=envelope.tenant_id,
-                    run_id=envelope.correlation_id,
-                    domain=self.topic,
-                    details={"error_class": exc.__class__.__name__, "retry": attempt + 1},
-                    cause=envelope,
-                    dedupe_parts=(str(ctx.attempt), str(attempt)),
+                first.ctx.log.warning(
+                    "handler_retry",
+                    error=repr(exc),
+                    retry=attempt + 1,
+                    delay_s=delay,
+                    batch=len(items),
                 )
+                self._metrics.retries.labels(topic=self.topic).inc()
+                for item in items:
+                    assert item.envelope is not None
+                    await self._lifecycle.emit_quietly(
+                        "retry",
+                        tenant_id=item.envelope.tenant_id,
+                        run_id=item.envelope.correlation_id,
+                        domain=self.topic,
+                        details={"error_class": exc.__class__.__name__, "retry": attempt + 1},
+                        cause=item.envelope,
+                        dedupe_parts=(str(item.ctx.attempt), str(attempt)),
+                    )
                 await asyncio.sleep(delay)
 
     async def _dead_letter(
@@ -312,15 +394,3 @@ def _attempt(headers: dict[str, str]) -> int:
         return max(1, int(headers.get(H.ATTEMPT, "1")))
     except ValueError:
         return 1
-
-
-def _with_log(ctx: MessageContext, log: Any) -> MessageContext:
-    return MessageContext(
-        topic=ctx.topic,
-        partition=ctx.partition,
-        offset=ctx.offset,
-        key=ctx.key,
-        headers=ctx.headers,
-        attempt=ctx.attempt,
-        log=log,
-    )

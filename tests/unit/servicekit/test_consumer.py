@@ -148,3 +148,24 @@ async def test_wrong_event_type_header_is_refused_before_parsing() -> None:
 
 async def _never_called(envelope: Envelope[Any], ctx: MessageContext) -> None:
     raise AssertionError("must not be called")
+
+
+async def test_batch_handler_gets_valid_envelopes_and_poison_is_isolated() -> None:
+    kit, letters = _kit(handler_retries=1)
+    batches: list[list[int]] = []
+
+    async def handle(items: list[tuple[Envelope[Any], MessageContext]]) -> None:
+        ids = [env.payload.message_id for env, _ in items]
+        batches.append(ids)
+        if 2 in ids:
+            raise ValueError("message 2 breaks the batch")
+
+    kit.consume_batch(POSTS, handle)
+    async with TestKafkaBroker(kit.broker) as br:
+        msgs = [wire(post_envelope(n))[0] for n in (1, 2, 3)]
+        await br.publish_batch(b"garbage", *msgs, topic="u." + POSTS)
+    # whole batch twice (1 retry), then one by one: 1 ok, 2 fails twice, 3 ok
+    assert batches[:2] == [[1, 2, 3], [1, 2, 3]]
+    assert batches[2:] == [[1], [2], [2], [3]]
+    categories = sorted(letter["payload"]["error_category"] for letter in letters)
+    assert categories == ["invalid", "retryable"]
