@@ -17,7 +17,8 @@ import sys
 import time
 import uuid
 
-logging.getLogger("aiokafka").setLevel(logging.ERROR)
+# auto-created topics make aiokafka log transient "not found" errors; keep the output clean
+logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
 
 KAFKA = os.environ.get("TGI_KAFKA_BOOTSTRAP", "127.0.0.1:19092")
 PG_DSN = os.environ.get("TGI_POSTGRES_DSN", "postgresql://postgres@127.0.0.1:55432/tgint")
@@ -81,10 +82,11 @@ def check_neo4j() -> str:
     with GraphDatabase.driver(NEO4J, auth=None) as driver:
         driver.verify_connectivity()
         with driver.session() as s:
-            assert s.run("RETURN 1 AS x").single()["x"] == 1
+            assert s.run("RETURN 1 AS x").single(strict=True)["x"] == 1
             tag = uuid.uuid4().hex
             s.run("CREATE (:Smoke {tag: $t})", t=tag).consume()
-            n = s.run("MATCH (n:Smoke {tag: $t}) RETURN count(n) AS c", t=tag).single()["c"]
+            q = "MATCH (n:Smoke {tag: $t}) RETURN count(n) AS c"
+            n = s.run(q, t=tag).single(strict=True)["c"]
             s.run("MATCH (n:Smoke {tag: $t}) DELETE n", t=tag).consume()
             assert n == 1
             info = driver.get_server_info()
