@@ -14,7 +14,7 @@ import json
 import os
 import time
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from contracts.envelope import make_envelope
 from servicekit.publisher import envelope_headers
@@ -25,17 +25,15 @@ TENANT = "demo"
 
 async def main(count: int, bootstrap: str, timeout_s: float) -> int:
     posts = list(itertools.islice(channel_posts(), count))
-    follower = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None)
+    # Read the whole lifecycle topic and keep only the events caused by our posts: simple, and
+    # immune to partition-assignment races.
+    follower = AIOKafkaConsumer(
+        "lifecycle.v1", bootstrap_servers=bootstrap, group_id=None, auto_offset_reset="earliest"
+    )
     await follower.start()
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
     await producer.start()
     try:
-        await follower.topics()  # fetch metadata so partitions are known
-        parts = follower.partitions_for_topic("lifecycle.v1") or {0}
-        tps = [TopicPartition("lifecycle.v1", p) for p in parts]
-        follower.assign(tps)
-        for tp, end in (await follower.end_offsets(tps)).items():
-            follower.seek(tp, end)
         print(f"publishing {len(posts)} posts of tg-ru-news-channels to posts.ingested.v1 …")
         ids = set()
         for post in posts:
@@ -64,6 +62,8 @@ async def main(count: int, bootstrap: str, timeout_s: float) -> int:
                 event = json.loads(record.value)
                 body = event["payload"]
                 cause = event.get("causation_id")
+                if cause not in ids:
+                    continue
                 print(f"  ← {body['service']:<9} {body['kind']:<13} {body['domain']:<10} {cause}")
                 if cause in ids and body["kind"] == "run_completed":
                     done.add(cause)
