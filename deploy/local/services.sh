@@ -9,9 +9,11 @@ STATE="${TGI_STATE_DIR:-$ROOT/.state}"
 PY="${TGI_PYTHON:-$ROOT/.venv/bin/python}"
 ALL=(memory dlq retrieval trend digest router)
 declare -A PORT=([router]=8080 [retrieval]=8081 [digest]=8082 [trend]=8083 [memory]=8084 [dlq]=8085)
+for s in "${ALL[@]}"; do v="TGI_${s^^}_HTTP_PORT"; [[ -n ${!v:-} ]] && PORT[$s]=${!v}; done
 READY_TIMEOUT="${TGI_READY_TIMEOUT:-90}"
 
 mkdir -p "$STATE/logs" "$STATE/pids"
+cd "$ROOT"
 eval "$("$ROOT/deploy/local/infra.sh" env)"
 export TGI_KAFKA_BOOTSTRAP TGI_POSTGRES_DSN TGI_NEO4J_URI
 export TGI_LOG_JSON="${TGI_LOG_JSON:-true}"
@@ -20,16 +22,28 @@ pid_of() { local f="$STATE/pids/$1.pid"; [[ -f $f ]] && cat "$f" || true; }
 alive() { local p; p="$(pid_of "$1")"; [[ -n $p ]] && kill -0 "$p" 2>/dev/null; }
 
 ready() { curl -fsS -m 2 "http://127.0.0.1:${PORT[$1]}/ready" >/dev/null 2>&1; }
+port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 start() {
-  local svc=$1
+  local svc=$1 pidfile="$STATE/pids/$1.pid"
   if alive "$svc"; then echo "$svc already running (pid $(pid_of "$svc"))"; return; fi
-  (cd "$ROOT" && setsid nohup "$PY" -m "services.$svc" >>"$STATE/logs/$svc.log" 2>&1 & echo $! >"$STATE/pids/$svc.pid")
+  if port_busy "${PORT[$svc]}"; then
+    echo "cannot start $svc: port ${PORT[$svc]} is taken by another process (set TGI_${svc^^}_HTTP_PORT)" >&2
+    return 1
+  fi
+  rm -f "$pidfile"
+  # The launched shell writes its own pid and execs Python, so the pid file names the service
+  # process itself; every descriptor is redirected so no caller's pipe is held open.
+  # A single backgrounded command (not a list), so no wrapper shell lingers holding our stdout.
+  setsid bash -c 'echo $$ >"$1"; exec "$2" -m "services.$3"' _ "$pidfile" "$PY" "$svc" \
+      >>"$STATE/logs/$svc.log" 2>&1 </dev/null &
+  for _ in $(seq 1 50); do [[ -s $pidfile ]] && return; sleep 0.1; done
+  echo "$svc: no pid file after 5 s" >&2; return 1
 }
 
 wait_ready() {
   local svc=$1 t0=$SECONDS
-  until ready "$svc"; do
+  until ready "$svc" && alive "$svc"; do
     if ! alive "$svc"; then
       echo "$svc exited during start-up; last log lines:" >&2; tail -n 40 "$STATE/logs/$svc.log" >&2; return 1
     fi
