@@ -18,7 +18,9 @@ Guarantees, per message:
   for ``dlq_pause_s`` (nothing consumed or committed, ``/ready`` fails, a gauge says so)
   instead of draining a topic into the DLQ; it resumes by itself;
 - a message re-published by the DLQ service (it carries ``dlq-entry-id``) that now succeeds
-  emits a lifecycle ``run_completed`` naming the entry, so the DLQ marks it resolved.
+  emits a lifecycle ``run_completed`` naming the entry, so the DLQ marks it resolved;
+- a consumer of ``lifecycle.v1`` itself emits no ``retry``/``error`` lifecycle events about
+  what it consumes: they would land on its own input and breed more while it fails.
 """
 
 from __future__ import annotations
@@ -40,7 +42,8 @@ from servicekit.clock import Clock
 from servicekit.deadletter import DeadLetterSender
 from servicekit.errors import InvalidMessage, error_category
 from servicekit.guard import DeadLetterGuard
-from servicekit.lifecycle import LifecyclePublisher
+from servicekit.lifecycle import TOPIC as LIFECYCLE_TOPIC
+from servicekit.lifecycle import LifecycleKind, LifecyclePublisher
 from servicekit.logging import get_logger
 from servicekit.metrics import KitMetrics
 from servicekit.settings import ServiceSettings
@@ -116,6 +119,14 @@ class EventConsumer:
             pause_s=settings.dlq_pause_s,
         )
         self._was_paused = False
+        self._echo = topic != LIFECYCLE_TOPIC
+
+    async def _trace(self, kind: LifecycleKind, **kwargs: Any) -> None:
+        """Emit a ``retry``/``error`` lifecycle event unless that would feed our own input."""
+        if not self._echo:
+            self._metrics.lifecycle_suppressed.labels(kind=kind).inc()
+            return
+        await self._lifecycle.emit_quietly(kind, **kwargs)
 
     @property
     def paused(self) -> bool:
@@ -312,7 +323,7 @@ class EventConsumer:
                 self._metrics.retries.labels(topic=self.topic).inc()
                 for item in items:
                     assert item.envelope is not None
-                    await self._lifecycle.emit_quietly(
+                    await self._trace(
                         "retry",
                         tenant_id=item.envelope.tenant_id,
                         run_id=item.envelope.correlation_id,
@@ -356,7 +367,7 @@ class EventConsumer:
             error=str(exc)[:300],
         )
         if envelope is not None:
-            await self._lifecycle.emit_quietly(
+            await self._trace(
                 "error",
                 tenant_id=envelope.tenant_id,
                 run_id=envelope.correlation_id,

@@ -22,6 +22,7 @@ class KitMetrics:
     dead_letters: Counter
     retries: Counter
     lifecycle: Counter
+    lifecycle_suppressed: Counter
     published: Counter
     rpc_seconds: Histogram
     rpc_timeouts: Counter
@@ -63,6 +64,12 @@ def build_kit_metrics(registry: CollectorRegistry | None = None) -> KitMetrics:
         lifecycle=Counter(
             "tgi_lifecycle_events_total",
             "Lifecycle events published, by kind",
+            ["kind"],
+            registry=reg,
+        ),
+        lifecycle_suppressed=Counter(
+            "tgi_lifecycle_suppressed_total",
+            "retry/error lifecycle events not emitted by a lifecycle.v1 consumer (no echo loop)",
             ["kind"],
             registry=reg,
         ),

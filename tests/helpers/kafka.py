@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
 from aiokafka.admin import AIOKafkaAdminClient
 
 MAX_BYTES = 16 * 1024 * 1024
@@ -77,19 +77,6 @@ async def committed_offset(bootstrap: str, group: str, topic: str) -> int:
         await admin.close()
     found = [meta.offset for tp, meta in offsets.items() if tp.topic == topic]
     return sum(found) if found else -1
-
-
-async def end_offset(bootstrap: str, topic: str) -> int:
-    """Sum of the end offsets of ``topic``'s partitions."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap)
-    await consumer.start()
-    try:
-        parts = consumer.partitions_for_topic(topic) or set()
-        tps = [TopicPartition(topic, p) for p in parts]
-        ends = await consumer.end_offsets(tps)
-    finally:
-        await consumer.stop()
-    return sum(ends.values())
 
 
 async def eventually(check: Callable[[], Any], *, timeout_s: float = 20.0) -> Any:

@@ -1,0 +1,1 @@
+"""Adapters of the memory service: the ports implemented on Postgres (asyncpg)."""

@@ -1,0 +1,1 @@
+"""Pure logic of the memory service: episodes, cursors, partition plans. No I/O."""
