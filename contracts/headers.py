@@ -37,6 +37,9 @@ DLQ_ERROR_MESSAGE: Final = "dlq-error-message"
 """May be shortened; ``DeadLetter.error_message`` holds up to 4096 characters."""
 DLQ_SERVICE: Final = "dlq-service"
 DLQ_CONSUMER_GROUP: Final = "dlq-consumer-group"
+DLQ_DELIVERY_ID: Final = "dlq-delivery-id"
+"""Set by the DLQ service on a re-published message: the lease token of that delivery, so a
+failure is counted only when it is the delivery the entry is waiting for."""
 DLQ_ENTRY_ID: Final = "dlq-entry-id"
 """Set by the DLQ service on a re-published message: the id of its ``dlq_events`` row. A
 consumer that then processes the message reports it resolved (lifecycle ``run_completed``
@@ -61,6 +64,7 @@ ALL: Final = (
     DLQ_SERVICE,
     DLQ_CONSUMER_GROUP,
     DLQ_ENTRY_ID,
+    DLQ_DELIVERY_ID,
 )
 
 

@@ -103,7 +103,7 @@ _SPECS: Final = (
     TopicSpec(
         event_type="lifecycle", version=1, kind="event", model=LifecycleEvent,
         key="tenant_id:run_id", partitions=3, retention_ms=_WEEK,
-        producers=SERVICES, consumers=("memory",),
+        producers=SERVICES, consumers=("memory", "dlq"),
     ),
     TopicSpec(
         event_type="deadletter", version=1, kind="event", model=DeadLetter,

@@ -4,7 +4,8 @@
   handler is entered (same process, so one clock), messages sent one at a time;
 - ``rpc_round_trip_ms``: request/reply over Kafka through the runtime's reply-to client
   against an echo responder;
-- ``infra_startup_s``: the servers' last measured start-up times (from ``deploy/local``).
+- ``infra_startup_s``: the servers' last measured start-up times (from ``deploy/local``);
+- ``memory_*``: episodic memory ingest rate through Kafka and read latency at 1 M rows.
 
 Prints a table and writes ``reports/bench.json``.
 """
@@ -120,7 +121,8 @@ def startup_times() -> dict[str, float]:
     return out
 
 
-async def main(bootstrap: str, n: int) -> None:
+async def plumbing(bootstrap: str, n: int) -> dict[str, Any]:
+    """The Kafka hop and the request/reply round trip."""
     prefix = f"bench{uuid.uuid4().hex[:8]}."
     hop = percentiles_ms(await kafka_hop(bootstrap, prefix, n, warmup=20))
     rpc = percentiles_ms(await rpc_round_trip(bootstrap, prefix, n, warmup=20))
@@ -128,26 +130,55 @@ async def main(bootstrap: str, n: int) -> None:
         f"Kafka plumbing on loopback ({bootstrap}), milliseconds",
         [("kafka_hop_ms (publish → handler)", hop), ("rpc_round_trip_ms (reply-to)", rpc)],
     )
+    return {"kafka_hop_ms": hop, "rpc_round_trip_ms": rpc}
+
+
+async def memory(bootstrap: str, dsn: str) -> dict[str, Any]:
+    """Episodic memory: ingest rate through Kafka and reads at a million rows."""
+    from tools import bench_memory
+
+    figures = await bench_memory.run(dsn, bootstrap)
+    bench_memory.print_figures(figures)
+    return {
+        "memory_ingest": figures["ingest"],
+        "memory_reads_ms": figures["reads_ms"],
+        "memory_bulk_load": figures["bulk_load"],
+    }
+
+
+SECTIONS = ("plumbing", "memory")
+
+
+async def main(bootstrap: str, dsn: str, n: int, only: list[str]) -> None:
+    figures: dict[str, Any] = {}
+    if "plumbing" in only:
+        figures.update(await plumbing(bootstrap, n))
+    if "memory" in only:
+        figures.update(await memory(bootstrap, dsn))
     startup = startup_times()
     if startup:
         print("\nServer start-up (last `infra.sh up`), seconds")
         for name, secs in startup.items():
             print(f"  {name:<34}{secs:>10}")
-    path = write_report(
-        "bench",
-        {"kafka_hop_ms": hop, "rpc_round_trip_ms": rpc, "infra_startup_s": startup},
-    )
+    figures["infra_startup_s"] = startup
+    figures["sections"] = only
+    path = write_report("bench", figures)
     print(f"\nwrote {path.relative_to(REPO)}")
 
 
 def cli() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("-n", type=int, default=300, help="measured samples per benchmark")
+    parser.add_argument("-n", type=int, default=300, help="measured samples per latency benchmark")
+    parser.add_argument("--only", nargs="*", choices=SECTIONS, default=list(SECTIONS))
     parser.add_argument(
         "--bootstrap", default=os.environ.get("TGI_KAFKA_BOOTSTRAP", "127.0.0.1:19092")
     )
+    parser.add_argument(
+        "--dsn",
+        default=os.environ.get("TGI_POSTGRES_DSN", "postgresql://postgres@127.0.0.1:55432/tgint"),
+    )
     args = parser.parse_args()
-    asyncio.run(main(args.bootstrap, args.n))
+    asyncio.run(main(args.bootstrap, args.dsn, args.n, args.only))
 
 
 if __name__ == "__main__":

@@ -350,7 +350,7 @@ def _with_p95(samples: list[float]) -> dict[str, float]:
     return stats
 
 
-def _print(figures: dict[str, Any]) -> None:
+def print_figures(figures: dict[str, Any]) -> None:
     ingest, load = figures["ingest"], figures["bulk_load"]
     print("\nMemory ingest through Kafka (lifecycle.v1 → memory → Postgres)")
     for key in ("events", "episodes_per_s", "drain_s", "end_to_end_s"):
@@ -383,7 +383,7 @@ def cli() -> None:
     figures = asyncio.run(
         run(args.dsn, args.bootstrap, rows=args.rows, events=args.events, reads=args.reads)
     )
-    _print(figures)
+    print_figures(figures)
 
 
 if __name__ == "__main__":

@@ -25,7 +25,7 @@ DESIGN_CONSUMES = {
     "digest": {"digest.requested.v1", "retrieval.completed.v1"},
     "trend": {"posts.indexed.v1", "trend.requested.v1"},
     "memory": {"lifecycle.v1"},
-    "dlq": {"deadletter.v1"},
+    "dlq": {"deadletter.v1", "lifecycle.v1"},  # lifecycle: to see retries resolve
 }
 DESIGN_PRODUCES = {
     "router": {
