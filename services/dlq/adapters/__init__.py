@@ -1,0 +1,1 @@
+"""Adapters of the dlq service: Postgres (asyncpg), the Kafka publisher, lifecycle events."""

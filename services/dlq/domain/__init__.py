@@ -1,0 +1,1 @@
+"""Pure logic of the dlq service: the retry schedule, the state machine, routing, rendering."""

@@ -1,0 +1,109 @@
+"""The operator CLI against the REST API (served in-process on a fake store)."""
+
+from __future__ import annotations
+
+import json
+import warnings
+from collections.abc import Iterator
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+with warnings.catch_warnings():  # Starlette's notice about its own httpx dependency
+    warnings.simplefilter("ignore")
+    from fastapi.testclient import TestClient
+
+from services.dlq import api, cli
+from services.dlq.domain.states import Status
+from tests.unit.dlq.letters import dead_letter
+from tests.unit.dlq.wiring import Rig
+
+pytestmark = pytest.mark.unit
+
+
+@pytest.fixture
+def rig() -> Rig:
+    return Rig()
+
+
+@pytest.fixture
+def http(rig: Rig) -> Iterator[TestClient]:
+    app = FastAPI()
+    api.mount(app, rig.operator)
+    with TestClient(app) as client:
+        yield client
+
+
+@pytest.fixture
+def seeded(rig: Rig, http: TestClient) -> list[str]:
+    assert http.portal is not None  # the client is entered: its event loop runs
+    http.portal.call(
+        rig.intake.accept, [dead_letter(offset=1), dead_letter(offset=2, category="invalid")]
+    )
+    return sorted(rig.store.rows)
+
+
+def test_list_prints_a_table(
+    http: TestClient, seeded: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert cli.main(["list", "--status", "parked"], client=http) == 0
+    out = capsys.readouterr().out
+    assert "parked" in out
+    assert "InvalidMessage" in out
+    assert "1 entries" in out
+    assert seeded[1] in out
+
+
+def test_show_prints_the_payload_pretty(
+    http: TestClient, seeded: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert cli.main(["show", seeded[0]], client=http) == 0
+    out = capsys.readouterr().out
+    assert "payload (json," in out
+    assert '  "event_type": "posts.ingested"' in out
+
+
+def test_replay_one_then_json_output(
+    http: TestClient, rig: Rig, seeded: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert (
+        cli.main(["--operator", "bob", "replay", seeded[1], "--reason", "fixed"], client=http) == 0
+    )
+    assert "replay: 1 changed, 0 skipped" in capsys.readouterr().out
+    assert rig.store.rows[seeded[1]].summary.status is Status.PENDING
+    assert rig.episodes.actions[-1]["operator"] == "bob"
+    assert cli.main(["--json", "park", *seeded], client=http) == 0
+    out = capsys.readouterr().out  # the service's own log lines share stdout in-process
+    result = json.loads(out[out.index("{\n") :])
+    assert result["changed_count"] == 2
+
+
+def test_purge_by_filter(http: TestClient, rig: Rig, seeded: list[str]) -> None:
+    assert cli.main(["purge", "--status", "parked", "--limit", "5"], client=http) == 0
+    assert rig.store.rows[seeded[1]].summary.status is Status.PURGED
+    assert rig.store.rows[seeded[0]].summary.status is Status.PENDING
+
+
+def test_refusals_and_bad_input_exit_1_with_the_reason(
+    http: TestClient, seeded: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert cli.main(["park", seeded[1]], client=http) == 1
+    assert "409: " in capsys.readouterr().err
+    assert cli.main(["show", "nope"], client=http) == 1
+    assert "422" in capsys.readouterr().err
+    assert cli.main(["replay"], client=http) == 1
+    assert "replay what?" in capsys.readouterr().err
+    assert cli.main(["list", "--since", "yesterday"], client=http) == 1
+    assert "422: since:" in capsys.readouterr().err
+    assert cli.main(["replay", seeded[0], "--status", "parked"], client=http) == 1
+    assert "not both" in capsys.readouterr().err
+
+
+def test_unreachable_api_exits_3(capsys: pytest.CaptureFixture[str]) -> None:
+    def refuse(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("connection refused", request=request)
+
+    client = httpx.Client(base_url="http://dlq", transport=httpx.MockTransport(refuse))
+    assert cli.main(["stats"], client=client) == 3
+    assert "cannot reach" in capsys.readouterr().err
