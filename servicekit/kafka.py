@@ -30,7 +30,7 @@ def make_broker(settings: ServiceSettings, metrics: KitMetrics) -> KafkaBroker:
         max_request_size=MAX_REQUEST_BYTES,
         acks="all",
         enable_idempotence=True,
-        linger_ms=5,
+        linger_ms=settings.kafka_linger_ms,
         security=_security(settings),
         middlewares=[
             KafkaPrometheusMiddleware(

@@ -40,6 +40,7 @@ class ServiceSettings(BaseSettings):
     kafka_sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] | None = None
     kafka_sasl_username: str | None = None
     kafka_sasl_password: SecretStr | None = None
+    kafka_linger_ms: int = Field(default=0, ge=0, le=1000)
     topic_prefix: str = Field(default="", pattern=r"^[A-Za-z0-9._-]*$")
     consumer_group: str | None = None
     http_host: str = "127.0.0.1"

@@ -54,9 +54,29 @@ async def ensure_topics(
             # a concurrent creator may win the race; that is fine
             with contextlib.suppress(TopicAlreadyExistsError):
                 await admin.create_topics(missing)
+            await _wait_for_leaders(admin, [t.name for t in missing])
         return [t.name for t in missing]
     finally:
         await admin.close()
+
+
+async def _wait_for_leaders(
+    admin: AIOKafkaAdminClient, names: list[str], timeout_s: float = 15.0
+) -> None:
+    """A new topic's partitions get leaders a moment after creation; producing before that
+    fails with NotLeaderForPartition and costs retries, so wait (bounded) for all of them."""
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    while True:
+        described = await admin.describe_topics(names)
+        ready = all(
+            t.get("error_code", 0) == 0
+            and t.get("partitions")
+            and all(p.get("leader", -1) >= 0 for p in t["partitions"])
+            for t in described
+        )
+        if ready or asyncio.get_running_loop().time() > deadline:
+            return
+        await asyncio.sleep(0.1)
 
 
 def main() -> None:

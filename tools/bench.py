@@ -5,7 +5,8 @@
 - ``rpc_round_trip_ms``: request/reply over Kafka through the runtime's reply-to client
   against an echo responder;
 - ``infra_startup_s``: the servers' last measured start-up times (from ``deploy/local``);
-- ``memory_*``: episodic memory ingest rate through Kafka and read latency at 1 M rows.
+- ``memory_*``: episodic memory ingest rate through Kafka and read latency at 1 M rows;
+- ``dlq``: dead-letter intake rate and re-publish throughput (due → published).
 
 Prints a table and writes ``reports/bench.json``.
 """
@@ -146,7 +147,16 @@ async def memory(bootstrap: str, dsn: str) -> dict[str, Any]:
     }
 
 
-SECTIONS = ("plumbing", "memory")
+async def dlq(bootstrap: str, dsn: str) -> dict[str, Any]:
+    """The DLQ service: dead-letter intake rate and re-publish throughput."""
+    from tools import bench_dlq
+
+    figures = await bench_dlq.run(dsn, bootstrap)
+    bench_dlq.print_figures(figures)
+    return {"dlq": figures}
+
+
+SECTIONS = ("plumbing", "memory", "dlq")
 
 
 async def main(bootstrap: str, dsn: str, n: int, only: list[str]) -> None:
@@ -155,6 +165,8 @@ async def main(bootstrap: str, dsn: str, n: int, only: list[str]) -> None:
         figures.update(await plumbing(bootstrap, n))
     if "memory" in only:
         figures.update(await memory(bootstrap, dsn))
+    if "dlq" in only:
+        figures.update(await dlq(bootstrap, dsn))
     startup = startup_times()
     if startup:
         print("\nServer start-up (last `infra.sh up`), seconds")
