@@ -83,6 +83,10 @@ class RetrievedDocument(ContractModel):
     permalink: Url | None = None
     entities: Annotated[list[Name], Field(max_length=50)] = Field(default_factory=list)
     """Normalised entity names mentioned in the post."""
+    leg_scores: Annotated[dict[Term, float], Field(max_length=10)] = Field(default_factory=dict)
+    """Each leg's own score for this post (dense cosine, sparse BM25, graph), for debugging."""
+    duplicates: Annotated[list[PostId], Field(max_length=50)] = Field(default_factory=list)
+    """Near-copies (reposts) folded into this document: the same story's other sources."""
 
 
 class DocumentsRetrieved(ContractModel):
