@@ -39,6 +39,7 @@ from servicekit.topics import ensure_topics
 from services.dlq.app import build_app
 from services.dlq.settings import DlqSettings
 from tools.report import percentiles_ms, print_table, write_report
+from tools.scratch import scratch_database
 
 TOPIC = "posts.ingested.v1"
 
@@ -52,7 +53,7 @@ async def run(
     """
     configure_logging("WARNING", json=False)
     prefix = f"benchdlq{uuid.uuid4().hex[:8]}."
-    async with _scratch_database(dsn) as db_dsn, AsyncExitStack() as stack:
+    async with scratch_database(dsn, "bench_dlq") as db_dsn, AsyncExitStack() as stack:
 
         def settings(i: int) -> DlqSettings:
             return load_settings(
@@ -110,24 +111,6 @@ async def _running(settings: DlqSettings) -> AsyncIterator[ServiceApp]:
         yield app
     finally:
         await app.kit.stop()
-
-
-@asynccontextmanager
-async def _scratch_database(dsn: str) -> AsyncIterator[str]:
-    name = f"tgint_bench_dlq_{uuid.uuid4().hex[:8]}"
-    admin = await asyncpg.connect(dsn)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    try:
-        yield f"{dsn.rsplit('/', 1)[0]}/{name}"
-    finally:
-        admin = await asyncpg.connect(dsn)
-        try:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        finally:
-            await admin.close()
 
 
 async def _produce_dead_letters(bootstrap: str, prefix: str, n: int) -> None:

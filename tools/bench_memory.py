@@ -24,8 +24,7 @@ import os
 import random
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from itertools import accumulate
@@ -49,6 +48,7 @@ from services.memory.app import MemoryHandles, build_app
 from services.memory.domain.episode import EpisodeFilter
 from services.memory.settings import MemorySettings
 from tools.report import percentiles_ms, print_table
+from tools.scratch import scratch_database
 
 TENANTS = 1000
 RUN: list[LifecycleKind] = ["run_started", "retry", "quality_low", "error", "run_completed"]
@@ -75,7 +75,7 @@ async def run(
 ) -> dict[str, Any]:
     """Measure ingest and reads in a throwaway database made next to ``dsn``; return figures."""
     rng = random.Random(seed)  # noqa: S311 - reproducible benchmark data, not secrets
-    async with _throwaway_database(dsn) as bench_dsn:
+    async with scratch_database(dsn, "bench_memory") as bench_dsn:
         prefix = f"benchmem{uuid.uuid4().hex[:8]}."
         # Created as the registry says (partitions), not auto-created by the first publish.
         await ensure_topics(bootstrap, [REGISTRY["lifecycle.v1"]], prefix=prefix)
@@ -98,24 +98,6 @@ async def run(
         finally:
             await app.kit.stop()
     return {"ingest": ingest, "bulk_load": load, "reads_ms": latencies, "plans": plans}
-
-
-@asynccontextmanager
-async def _throwaway_database(admin_dsn: str) -> AsyncIterator[str]:
-    name = f"tgint_bench_memory_{uuid.uuid4().hex[:8]}"
-    conn = await asyncpg.connect(admin_dsn)
-    try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
-    try:
-        yield f"{admin_dsn.rsplit('/', 1)[0]}/{name}"
-    finally:
-        conn = await asyncpg.connect(admin_dsn)
-        try:
-            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        finally:
-            await conn.close()
 
 
 async def _publish(bootstrap: str, prefix: str, n: int, rng: random.Random) -> None:

@@ -23,7 +23,7 @@ from services.memory.retention import RetentionJob
 from services.memory.settings import MemorySettings
 from tests.helpers.kafka import eventually
 from tests.unit.memory.factories import episode
-from tests.unit.memory.scratch_db import scratch_database
+from tools.scratch import scratch_database
 
 pytestmark = pytest.mark.integration
 NOW = datetime(2025, 6, 15, 10, 0, tzinfo=UTC)

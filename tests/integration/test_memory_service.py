@@ -25,7 +25,7 @@ from tests.helpers.kafka import eventually
 from tests.helpers.kit import wire
 from tests.unit.memory.api_cases import BAD_REQUESTS
 from tests.unit.memory.factories import episode, lifecycle
-from tests.unit.memory.scratch_db import scratch_database
+from tools.scratch import scratch_database
 
 pytestmark = pytest.mark.integration
 LIFECYCLE = "lifecycle.v1"

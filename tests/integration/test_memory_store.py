@@ -16,8 +16,8 @@ from services.memory.domain.episode import Cursor, EpisodeFilter
 from services.memory.domain.partitions import Month
 from services.memory.errors import EpisodeRefused
 from tests.unit.memory.factories import episode, spread
-from tests.unit.memory.scratch_db import scratch_database
 from tests.unit.memory.store_behaviour import EpisodeStoreBehaviour
+from tools.scratch import scratch_database
 
 pytestmark = pytest.mark.integration
 

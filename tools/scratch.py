@@ -1,5 +1,5 @@
-"""A throwaway Postgres database, for the memory integration tests (retention deletes by
-time across the whole table, so those tests must not share one with anybody)."""
+"""A throwaway Postgres database, for tests and benchmarks that must not share one (retention
+deletes by time across a whole table; benchmarks load millions of rows)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import asyncpg
 
 
 @asynccontextmanager
-async def scratch_database(admin_dsn: str, label: str = "mem") -> AsyncIterator[str]:
+async def scratch_database(admin_dsn: str, label: str = "scratch") -> AsyncIterator[str]:
     """Create a database, yield its DSN, drop it (even if connections remain)."""
     name = f"tgint_{label}_{uuid.uuid4().hex[:10]}"
     conn = await asyncpg.connect(admin_dsn)
