@@ -107,11 +107,20 @@ class PostRepository(Protocol):
     """Canonical posts in Postgres, keyed by (tenant_id, channel_id, message_id)."""
 
     async def upsert(self, posts: Sequence[Post]) -> dict[str, str]:
-        """Insert or update; returns ``post_id -> "new" | "updated" | "unchanged"`` (unchanged:
-        same content hash and edit date, so a re-run of the same file changes nothing)."""
+        """Insert or update; returns ``post_id -> "new" | "updated" | "unchanged"``.
+
+        "unchanged" means the same content was already stored *and* marked fully indexed, so a
+        re-run of the same file changes nothing while a batch that failed half-way through the
+        stores is written again."""
         ...
 
-    async def delete(self, tenant_id: str, channel_id: str, message_ids: Sequence[int]) -> list[str]:
+    async def mark_indexed(self, keys: Sequence[tuple[str, str]]) -> None:
+        """Record that ``(tenant_id, post_id)`` reached every store."""
+        ...
+
+    async def delete(
+        self, tenant_id: str, channel_id: str, message_ids: Sequence[int]
+    ) -> list[str]:
         """Delete posts; returns the post ids that existed."""
         ...
 

@@ -49,6 +49,8 @@ def stack(
         "TGI_POSTGRES_DSN": pg_dsn,
         "TGI_TOPIC_PREFIX": prefix,
         "TGI_LOG_JSON": "true",
+        "TGI_RETRIEVAL_QDRANT_EDGE_PATH": str(logs / "qdrant-edge"),
+        "TGI_NEO4J_URI": infra["TGI_NEO4J_URI"],
     }
     for name in SERVICES:
         env = {**base_env, f"TGI_{name.upper()}_HTTP_PORT": str(ports[name])}

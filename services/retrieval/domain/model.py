@@ -100,3 +100,5 @@ class Hit:
     permalink: str | None = None
     entities: tuple[str, ...] = field(default=())
     language: str = ""
+    duplicate_of: str | None = None
+    """The earlier post this one repeats, if any (reposts collapse onto it)."""

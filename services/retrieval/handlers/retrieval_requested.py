@@ -1,18 +1,45 @@
-"""Handler of ``retrieval.requested.v1``."""
+"""Handler of ``retrieval.requested.v1`` (batches): answer each request, batched together."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from contracts.envelope import Envelope
-from contracts.v1.retrieval import RetrieveDocuments
-from servicekit.consumer import Handler, MessageContext
+from servicekit.consumer import BatchHandler, MessageContext
 from servicekit.lifecycle import LifecyclePublisher
-from servicekit.receipt import record_receipt
+from servicekit.publisher import Publisher
+from services.retrieval.search import Searcher
 
 
-def make_handler(lifecycle: LifecyclePublisher) -> Handler:
-    """Validate (done by the runtime), log, and record the receipt in episodic memory."""
+def make_handler(
+    searcher: Searcher, publisher: Publisher, lifecycle: LifecyclePublisher
+) -> BatchHandler:
+    """Answer a poll of requests with one embedding call; each answer goes to the request's
+    reply topic when it has one (request/reply), else to ``retrieval.completed.v1``."""
 
-    async def handle(envelope: Envelope[RetrieveDocuments], ctx: MessageContext) -> None:
-        await record_receipt(lifecycle, envelope, ctx, domain="retrieval")
+    async def handle(items: list[tuple[Envelope[Any], MessageContext]]) -> None:
+        answers = await searcher.search_many([(env.tenant_id, env.payload) for env, _ in items])
+        for (env, ctx), answer in zip(items, answers, strict=True):
+            out = publisher.envelope(
+                answer, topic="retrieval.completed.v1", tenant_id=env.tenant_id, causation=env
+            )
+            key = f"{env.tenant_id}:{env.payload.request_id}"
+            if ctx.reply_to:
+                await publisher.publish(out, key=key, physical_topic=ctx.reply_to)
+            else:
+                await publisher.publish(out, key=key)
+            await lifecycle.emit(
+                "run_completed",
+                tenant_id=env.tenant_id,
+                run_id=env.correlation_id,
+                domain=f"retrieval.{env.payload.domain}",
+                details={
+                    "documents": len(answer.documents),
+                    "took_ms": answer.took_ms,
+                    "cache_hit": answer.cache_hit,
+                    "degraded_legs": answer.degraded_legs,
+                },
+                cause=env,
+            )
 
     return handle

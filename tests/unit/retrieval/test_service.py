@@ -1,0 +1,216 @@
+"""Indexing and search use cases over the in-memory fakes of the three stores."""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from contracts.v1.posts import PostIngested, PostsDeleted
+from contracts.v1.retrieval import RetrievalFilters, RetrieveDocuments
+from services.retrieval.domain.cache import TtlLru
+from services.retrieval.domain.sparse import Bm25Encoder
+from services.retrieval.indexing import Incoming, Indexer
+from services.retrieval.search import Searcher
+from tests.helpers.retrieval_fakes import FakeGraphStore, FakePostRepository, FakeVectorStore
+
+pytestmark = pytest.mark.unit
+DAY = datetime(2024, 12, 3, 12, tzinfo=UTC)
+
+
+class HashEmbedder:
+    """Deterministic bag-of-words vectors: enough to exercise the dense leg."""
+
+    model_name = "test-hash-64"
+    dim = 64
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    async def embed(self, texts: Sequence[str]) -> list[list[float]]:
+        self.calls += 1
+        out = []
+        for text in texts:
+            vec = [0.0] * self.dim
+            for word in text.lower().split():
+                vec[int(hashlib.md5(word.encode()).hexdigest(), 16) % self.dim] += 1.0
+            norm = math.sqrt(sum(v * v for v in vec)) or 1.0
+            out.append([v / norm for v in vec])
+        return out
+
+
+POSTS = [
+    ("-1001", 1, "В Китае нашли ударный кратер необычной формы"),
+    ("-1001", 2, "Сбербанк повысил ставки по вкладам для клиентов"),
+    ("-1002", 3, "Герман Греф рассказал о ставках Сбербанка по вкладам"),
+    ("-1002", 4, "Учёные открыли новую экзопланету у соседней звезды"),
+]
+
+
+def _incoming(tenant: str, channel: str, msg: int, text: str, **kw: object) -> Incoming:
+    return Incoming(
+        tenant,
+        PostIngested(
+            channel_id=channel,
+            chat_kind="channel",
+            message_id=msg,
+            source="api",
+            date=kw.pop("date", DAY),
+            text=text,
+            **kw,  # type: ignore[arg-type]
+        ),
+    )
+
+
+@pytest.fixture
+def stores() -> tuple[FakePostRepository, FakeVectorStore, FakeGraphStore, HashEmbedder]:
+    return FakePostRepository(), FakeVectorStore(), FakeGraphStore(), HashEmbedder()
+
+
+async def _wire(
+    stores: tuple[FakePostRepository, FakeVectorStore, FakeGraphStore, HashEmbedder],
+) -> tuple[Indexer, Searcher]:
+    repo, vectors, graph, embedder = stores
+    await vectors.ensure_collection(embedder.dim)
+    sparse = Bm25Encoder()
+    indexer = Indexer(
+        repo=repo,
+        vectors=vectors,
+        graph=graph,
+        embedder=embedder,
+        sparse=sparse,
+    )
+    searcher = Searcher(
+        vectors=vectors,
+        graph=graph,
+        embedder=embedder,
+        sparse=sparse,
+        cache=TtlLru(100, 3600, lambda: 0.0),
+    )
+    return indexer, searcher
+
+
+async def test_index_is_idempotent_and_edits_reindex(stores) -> None:  # type: ignore[no-untyped-def]
+    indexer, _ = await _wire(stores)
+    first = await indexer.index([_incoming("acme", c, m, t) for c, m, t in POSTS])
+    assert len(first.written) == 4
+    again = await indexer.index([_incoming("acme", c, m, t) for c, m, t in POSTS])
+    assert again.written == []
+    assert len(again.unchanged) == 4
+    edited = await indexer.index(
+        [
+            _incoming(
+                "acme", "-1001", 2, "Сбербанк снизил ставки", edit_date=DAY + timedelta(hours=1)
+            )
+        ]
+    )
+    assert [p.post.post_id for p in edited.written] == ["acme:-1001:2"]
+
+
+async def test_reposts_are_marked_duplicates(stores) -> None:  # type: ignore[no-untyped-def]
+    indexer, _ = await _wire(stores)
+    text = "Путин встретился с Грефом в Москве и обсудил ставки по ипотеке для семей"
+    result = await indexer.index(
+        [_incoming("acme", "-1001", 1, text), _incoming("acme", "-1002", 7, text + " 🔥")]
+    )
+    by_id = {p.post.post_id: p.post for p in result.written}
+    assert by_id["acme:-1001:1"].duplicate_of is None
+    assert by_id["acme:-1002:7"].duplicate_of == "acme:-1001:1"
+    later = await indexer.index([_incoming("acme", "-1003", 9, text)])
+    assert later.written[0].post.duplicate_of == "acme:-1001:1"
+
+
+async def test_search_finds_cites_and_isolates_tenants(stores) -> None:  # type: ignore[no-untyped-def]
+    indexer, searcher = await _wire(stores)
+    await indexer.index([_incoming("acme", c, m, t) for c, m, t in POSTS])
+    await indexer.index([_incoming("other", "-1009", 1, "Сбербанк и вклады: секретный пост")])
+    answer = await searcher.search(
+        "acme",
+        RetrieveDocuments(
+            request_id="r1", query="ставки Сбербанка по вкладам", domain="qa", top_k=3
+        ),
+    )
+    ids = [d.post_id for d in answer.documents]
+    assert ids
+    assert set(ids) <= {"acme:-1001:2", "acme:-1002:3", "acme:-1001:1", "acme:-1002:4"}
+    assert ids[0] in {"acme:-1001:2", "acme:-1002:3"}
+    assert "dense" in answer.legs_run
+    assert "sparse" in answer.legs_run
+    assert not any(d.post_id.startswith("other:") for d in answer.documents)
+    assert answer.degraded_legs == []
+
+
+async def test_filters_never_fall_back_to_unfiltered(stores) -> None:  # type: ignore[no-untyped-def]
+    indexer, searcher = await _wire(stores)
+    await indexer.index([_incoming("acme", c, m, t) for c, m, t in POSTS])
+    request = RetrieveDocuments(
+        request_id="r2",
+        query="Сбербанк",
+        domain="qa",
+        filters=RetrievalFilters(since=DAY + timedelta(days=10)),
+    )
+    assert (await searcher.search("acme", request)).documents == []
+    by_channel = RetrieveDocuments(
+        request_id="r3",
+        query="Сбербанк вклады",
+        domain="qa",
+        filters=RetrievalFilters(channels=["-1002"]),
+    )
+    docs = (await searcher.search("acme", by_channel)).documents
+    assert docs
+    assert all(d.channel_id == "-1002" for d in docs)
+
+
+async def test_store_down_degrades_and_says_which_leg(stores) -> None:  # type: ignore[no-untyped-def]
+    _repo, vectors, graph, _embedder = stores
+    indexer, searcher = await _wire(stores)
+    await indexer.index([_incoming("acme", c, m, t) for c, m, t in POSTS])
+    graph.down = True
+    answer = await searcher.search(
+        "acme", RetrieveDocuments(request_id="r4", query="Сбербанк", domain="digest", graph_depth=2)
+    )
+    assert answer.documents
+    assert answer.degraded_legs == ["graph"]
+    vectors.down = True
+    answer = await searcher.search(
+        "acme", RetrieveDocuments(request_id="r5", query="Сбербанк", domain="qa")
+    )
+    assert answer.documents == []
+    assert set(answer.degraded_legs) == {"dense", "sparse"}
+
+
+async def test_cache_hits_and_batched_embedding(stores) -> None:  # type: ignore[no-untyped-def]
+    indexer, searcher = await _wire(stores)
+    embedder = stores[3]
+    await indexer.index([_incoming("acme", c, m, t) for c, m, t in POSTS])
+    before = embedder.calls
+    requests = [
+        ("acme", RetrieveDocuments(request_id=f"q{i}", query=q, domain="qa"))
+        for i, q in enumerate(["кратер", "экзопланета", "вклады"])
+    ]
+    answers = await searcher.search_many(requests)
+    assert embedder.calls == before + 1  # three queries, one embedding call
+    assert [a.request_id for a in answers] == ["q0", "q1", "q2"]
+    again = await searcher.search("acme", requests[0][1])
+    assert again.cache_hit
+    assert embedder.calls == before + 1
+    await indexer.index([_incoming("acme", "-1003", 5, "Новый кратер")])
+    searcher.invalidate("acme")
+    assert not (await searcher.search("acme", requests[0][1])).cache_hit
+
+
+async def test_delete_removes_from_every_store(stores) -> None:  # type: ignore[no-untyped-def]
+    _repo, _vectors, _graph, _embedder = stores
+    indexer, searcher = await _wire(stores)
+    await indexer.index([_incoming("acme", c, m, t) for c, m, t in POSTS])
+    removed = await indexer.delete(
+        "acme", PostsDeleted(channel_id="-1001", message_ids=[1, 99], deleted_at=DAY)
+    )
+    assert removed == ["acme:-1001:1"]
+    answer = await searcher.search(
+        "acme", RetrieveDocuments(request_id="r6", query="кратер необычной формы", domain="qa")
+    )
+    assert "acme:-1001:1" not in [d.post_id for d in answer.documents]
