@@ -6,7 +6,7 @@ INFRA := deploy/local/infra.sh
 SERVICES := deploy/local/services.sh
 PYTEST_ARGS ?=
 
-.PHONY: help setup lint fmt schemas up down status run test test-unit test-integration bench clean
+.PHONY: help setup lint fmt schemas up down status run test test-unit test-integration bench eval-retrieval eval-router eval-trend clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -59,6 +59,15 @@ test-unit: .venv/.installed ## Unit tier only (no servers)
 
 bench: up ## Benchmarks; prints a table and writes reports/bench.json
 	@eval "$$($(INFRA) env)" && $(PY) -m tools.bench
+
+eval-retrieval: .venv/.installed ## Retrieval recall@k/MRR on xquad mixed into the dataset; reports/eval-retrieval.json
+	$(PY) -m tools.eval_retrieval
+
+eval-router: .venv/.installed ## Router accuracy per route, LLM escalation, latency; reports/eval-router.json
+	$(PY) -m tools.eval_router
+
+eval-trend: .venv/.installed ## Story-pair F1 vs a TF-IDF baseline, trend lead times; reports/eval-trend.json
+	$(PY) -m tools.eval_trend
 
 clean: down ## Stop everything and delete all local state (caches stay)
 	@$(INFRA) reset

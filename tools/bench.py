@@ -6,7 +6,9 @@
   against an echo responder;
 - ``infra_startup_s``: the servers' last measured start-up times (from ``deploy/local``);
 - ``memory_*``: episodic memory ingest rate through Kafka and read latency at 1 M rows;
-- ``dlq``: dead-letter intake rate and re-publish throughput (due → published).
+- ``dlq``: dead-letter intake rate and re-publish throughput (due → published);
+- ``retrieval_*``: the whole dataset ingested end to end (posts/s, seconds per indexing
+  stage) and search latency over request/reply at 1 and 10 concurrent clients.
 
 Prints a table and writes ``reports/bench.json``.
 """
@@ -156,7 +158,17 @@ async def dlq(bootstrap: str, dsn: str) -> dict[str, Any]:
     return {"dlq": figures}
 
 
-SECTIONS = ("plumbing", "memory", "dlq")
+async def retrieval(bootstrap: str, dsn: str) -> dict[str, Any]:
+    """Whole-dataset ingestion into the three stores, and search latency at 1/10 clients."""
+    from tools import bench_retrieval
+
+    neo4j_uri = os.environ.get("TGI_NEO4J_URI", "bolt://127.0.0.1:17687")
+    figures = await bench_retrieval.run(dsn, bootstrap, neo4j_uri)
+    bench_retrieval.print_figures(figures)
+    return {"retrieval_ingest": figures["ingest"], "retrieval_search_ms": figures["search_ms"]}
+
+
+SECTIONS = ("plumbing", "memory", "dlq", "retrieval")
 
 
 async def main(bootstrap: str, dsn: str, n: int, only: list[str]) -> None:
@@ -167,6 +179,8 @@ async def main(bootstrap: str, dsn: str, n: int, only: list[str]) -> None:
         figures.update(await memory(bootstrap, dsn))
     if "dlq" in only:
         figures.update(await dlq(bootstrap, dsn))
+    if "retrieval" in only:
+        figures.update(await retrieval(bootstrap, dsn))
     startup = startup_times()
     if startup:
         print("\nServer start-up (last `infra.sh up`), seconds")
