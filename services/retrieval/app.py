@@ -79,6 +79,7 @@ def build_app(
             dense_weight=settings.dense_weight,
             sparse_weight=settings.sparse_weight,
             graph_weight=settings.graph_weight,
+            candidates=settings.candidates,
             leg_timeout_s=settings.leg_timeout_s,
         ),
         metrics=SearchMetrics(on_cache=metrics.cache, on_leg=metrics.leg),

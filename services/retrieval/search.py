@@ -29,14 +29,19 @@ T = TypeVar("T")
 class SearchTuning:
     """Knobs of the hybrid search (defaults measured by ``make eval-retrieval``)."""
 
-    rrf_k: int = 60
-    dense_weight: float = 1.0
+    rrf_k: int = 2
+    dense_weight: float = 0.1
     sparse_weight: float = 1.0
-    graph_weight: float = 0.5
-    candidates: int = 50
+    graph_weight: float = 0.3
+    candidates: int = 100
     graph_seeds: int = 5
-    mmr_lambda: float = 0.8
+    mmr_lambda: float | None = None
+    """Relevance vs diversity; None: per domain (``MMR_BY_DOMAIN``)."""
     leg_timeout_s: float = 2.0
+
+
+#: Question answering wants the most relevant posts; digests and trends want several stories.
+MMR_BY_DOMAIN: dict[str, float] = {"qa": 1.0, "digest": 0.7, "trend": 0.7}
 
 
 class SearchMetrics:
@@ -157,7 +162,10 @@ class Searcher:
                 legs["graph"] = graph_hits
                 fused = rrf(legs, k=t.rrf_k, weights=weights)
         collapsed, copies = _collapse(fused)
-        picked = mmr(collapsed, top_k, lambda_=t.mmr_lambda)
+        lambda_ = (
+            t.mmr_lambda if t.mmr_lambda is not None else MMR_BY_DOMAIN.get(request.domain, 1.0)
+        )
+        picked = mmr(collapsed, top_k, lambda_=lambda_)
         return DocumentsRetrieved(
             request_id=request.request_id,
             documents=[_document(f, copies.get(f.hit.post_id, [])) for f in picked],

@@ -49,8 +49,10 @@ class RetrievalSettings(ServiceSettings):
 
     cache_size: int = Field(default=10_000, ge=1)
     cache_ttl_s: float = Field(default=3600.0, gt=0)
-    rrf_k: int = Field(default=60, ge=1)
-    dense_weight: float = Field(default=1.0, ge=0)
+    # Fusion defaults measured by `make eval-retrieval` (see tools/eval_retrieval.py).
+    rrf_k: int = Field(default=2, ge=1)
+    dense_weight: float = Field(default=0.1, ge=0)
     sparse_weight: float = Field(default=1.0, ge=0)
-    graph_weight: float = Field(default=0.5, ge=0)
+    graph_weight: float = Field(default=0.3, ge=0)
+    candidates: int = Field(default=100, ge=1, le=1000)
     leg_timeout_s: float = Field(default=2.0, gt=0)

@@ -18,9 +18,13 @@ def analyze_batch(
     """The :class:`Analysis` of each raw text, in order.
 
     Cleaning, language, keywords and SimHash run per text; NER runs once over the batch
-    (Russian texts sorted by length), which is most of the cost: pass ``entities=False`` to
-    skip it. An empty or footer-only text gets an empty analysis without touching a model.
-    Models load on first use (about a second), then stay for the process.
+    (its sentences sorted by length), about two thirds of the cost: pass ``entities=False``
+    to skip it. An empty or footer-only text gets an empty analysis without touching a model.
+    Models load on first use (about a second), then stay for the process; one process uses
+    one core (BLAS is kept single-threaded), so scale out with processes.
+
+    Measured on the 22 099 shipped posts, one process on this 2-core machine: 600 posts/s
+    with entities, 1 900 without.
     """
     cleaned = [clean(text) for text in texts]
     languages = [detect_language(text) for text in cleaned]
