@@ -8,7 +8,8 @@
 - ``memory_*``: episodic memory ingest rate through Kafka and read latency at 1 M rows;
 - ``dlq``: dead-letter intake rate and re-publish throughput (due → published);
 - ``retrieval_*``: the whole dataset ingested end to end (posts/s, seconds per indexing
-  stage) and search latency over request/reply at 1 and 10 concurrent clients.
+  stage) and search latency over request/reply at 1 and 10 concurrent clients;
+- ``trend``: trend-service throughput (posts/s) on the replay of 2024-11-26..12-04.
 
 Prints a table and writes ``reports/bench.json``.
 """
@@ -168,7 +169,16 @@ async def retrieval(bootstrap: str, dsn: str) -> dict[str, Any]:
     return {"retrieval_ingest": figures["ingest"], "retrieval_search_ms": figures["search_ms"]}
 
 
-SECTIONS = ("plumbing", "memory", "dlq", "retrieval")
+async def trend(bootstrap: str, dsn: str) -> dict[str, Any]:
+    """Trend-service throughput on the replay of the dense news window."""
+    from tools import bench_trend
+
+    figures = await bench_trend.run(dsn, bootstrap)
+    bench_trend.print_figures(figures)
+    return {"trend": figures}
+
+
+SECTIONS = ("plumbing", "memory", "dlq", "retrieval", "trend")
 
 
 async def main(bootstrap: str, dsn: str, n: int, only: list[str]) -> None:
@@ -181,6 +191,8 @@ async def main(bootstrap: str, dsn: str, n: int, only: list[str]) -> None:
         figures.update(await dlq(bootstrap, dsn))
     if "retrieval" in only:
         figures.update(await retrieval(bootstrap, dsn))
+    if "trend" in only:
+        figures.update(await trend(bootstrap, dsn))
     startup = startup_times()
     if startup:
         print("\nServer start-up (last `infra.sh up`), seconds")

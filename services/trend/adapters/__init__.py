@@ -1,0 +1,1 @@
+"""Adapters of the trend service (Postgres)."""

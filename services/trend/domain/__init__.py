@@ -1,0 +1,1 @@
+"""Pure logic of the trend service: clustering, counters, the burst test, trend cards."""

@@ -1,0 +1,441 @@
+"""Trend quality: story-pair F1 of the clusterer's own decision, and detection lead times.
+
+``python -m tools.eval_trend`` (or ``make eval-trend``):
+
+- **pairs**: the Russian pools of ``ru-news-clustering`` (40 human-labelled "same story?"
+  pairs). Each article becomes a post the way the stream would carry it: title and text, cut
+  at the first sentence end after ``--post-chars`` characters (the median Telegram post of the
+  shipped sample is ~250 characters), analysed and embedded exactly as the retrieval service
+  does (``analyze_batch``, the offline ``NavecEmbedder``). The decision is the clusterer's:
+  ``services.trend.domain.similarity.same_story`` on two groups of one post. Beside it, the
+  baseline: TF-IDF cosine (Snowball stems, IDF over the pool's own texts) with the threshold
+  that maximises F1 *on the same pairs* — an optimistic baseline. Precision, recall and F1 are
+  on the OK (same story) class, per pool and over both.
+- **lead times**: the 2024-11-26..12-04 window of ``tg-ru-news-channels`` is replayed through
+  the trend engine in event-time order (posts built as ``posts.indexed.v1`` would carry them).
+  For each trend's first announcement: the delay after the story's first post, and how long
+  before the story reached 5 distinct channels it was announced (negative: after; absent
+  when it never reached 5).
+
+Prints a table and writes ``reports/eval-trend.json``. About a minute on two cores, most of it
+the NER of the replay (``--cache FILE`` keeps the built replay for the next run).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import csv
+import json
+import math
+import re
+import statistics
+import sys
+import time
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Final
+
+from prometheus_client import CollectorRegistry
+
+from contracts.v1.posts import Entity, PostIndexed
+from services.retrieval.adapters.embedders.navec import NavecEmbedder
+from services.retrieval.domain.model import Analysis
+from services.retrieval.domain.text import analyze_batch
+from services.retrieval.domain.text.simhash import hamming
+from services.retrieval.domain.text.tokenize import content_words, stems
+from services.trend.adapters.memory import MemoryTrendStore
+from services.trend.domain.model import SimilarityParams
+from services.trend.domain.similarity import same_story
+from services.trend.engine import TrendEngine
+from services.trend.metrics import build_trend_metrics
+from services.trend.ports import Detection, HeldPost
+from services.trend.settings import TrendSettings
+from tools.dataset import channel_posts, data_dir
+from tools.report import write_report
+
+WINDOW: Final = (datetime(2024, 11, 26, tzinfo=UTC), datetime(2024, 12, 5, tzinfo=UTC))
+POOLS: Final = ("ru_train_pool.tsv", "ru_exam_pool.tsv")
+NEAR_DUPLICATE_BITS: Final = 3  # as the retrieval service's indexer
+REACH: Final = 5
+_SENTENCE: Final = re.compile(r"[.!?…](?=\s)")
+
+
+# -- the replay ----------------------------------------------------------------------------
+
+
+def _indexed(tenant: str, post: Any, a: Analysis, vector: list[float], dup: str | None) -> Any:
+    return PostIndexed(
+        post_id=f"{tenant}:{post.channel_id}:{post.message_id}",
+        channel_id=post.channel_id,
+        channel_title=post.channel_title,
+        message_id=post.message_id,
+        date=post.date,
+        chat_kind="channel",
+        language=a.language if len(a.language) == 2 else None,
+        text=a.clean_text,
+        entities=[
+            Entity(text=e.text[:256], normalized=e.normalized[:256], label=e.label)
+            for e in a.entities[:200]
+        ],
+        keywords=list(a.keywords[:50]),
+        embedding_model=NavecEmbedder.__name__.lower(),
+        embedding=vector,
+        duplicate_of=dup,
+        permalink=post.permalink,
+        stores=["postgres", "qdrant", "neo4j"],
+    )
+
+
+def build_replay(tenant: str = "replay", cache: Path | None = None) -> list[PostIndexed]:
+    """The window's posts as ``posts.indexed.v1`` payloads of ``tenant``, in event-time order
+    (date, channel, message): cleaned text, entities, keywords and the navec vector from the
+    retrieval service's own code, reposts marked like its indexer does (the earliest post
+    within 3 SimHash bits). Posts with no text left after cleaning are left out, as the
+    indexer would embed nothing useful. ``cache`` is read if present, else written."""
+    if cache is not None and cache.exists():
+        rows = json.loads(cache.read_text(encoding="utf-8"))
+        return [PostIndexed.model_validate(_retenant(r, tenant)) for r in rows]
+    posts = sorted(
+        (p for p in channel_posts() if WINDOW[0] <= p.date < WINDOW[1]),
+        key=lambda p: (p.date, p.channel_id, p.message_id),
+    )
+    analyses = analyze_batch([p.text for p in posts])
+    vectors = NavecEmbedder().vectors([a.clean_text for a in analyses]).tolist()
+    out: list[PostIndexed] = []
+    originals: list[tuple[int, str]] = []
+    for post, a, vector in zip(posts, analyses, vectors, strict=True):
+        if not a.clean_text:
+            continue
+        twin = next((pid for h, pid in originals if hamming(h, a.simhash) <= 3), None)
+        event = _indexed(tenant, post, a, vector, twin)
+        if twin is None:
+            originals.append((a.simhash, event.post_id))
+        out.append(event)
+    if cache is not None:
+        cache.write_text(json.dumps([p.model_dump(mode="json") for p in out]), encoding="utf-8")
+    return [PostIndexed.model_validate(_retenant(p.model_dump(), tenant)) for p in out]
+
+
+def _retenant(row: dict[str, Any], tenant: str) -> dict[str, Any]:
+    def swap(post_id: str | None) -> str | None:
+        return None if post_id is None else tenant + ":" + post_id.split(":", 1)[1]
+
+    return {**row, "post_id": swap(row["post_id"]), "duplicate_of": swap(row["duplicate_of"])}
+
+
+class _Collect:
+    """A detection sink that keeps what it is given."""
+
+    def __init__(self) -> None:
+        self.detections: list[Detection] = []
+
+    async def publish(self, detection: Detection) -> None:
+        self.detections.append(detection)
+
+
+@dataclass(frozen=True)
+class ReplayRun:
+    """What one replay through the engine produced."""
+
+    detections: list[Detection]
+    store: MemoryTrendStore
+    seconds: float
+    posts: int
+
+
+async def replay(
+    events: Sequence[PostIndexed], tenant: str, *, batch: int = 500, settings: Any = None
+) -> ReplayRun:
+    """Feed ``events`` (in order) to a fresh engine on an in-memory store, ``batch`` at a time."""
+    s = settings or TrendSettings(postgres_dsn="postgresql://unused@localhost/unused")
+    store, sink = MemoryTrendStore(), _Collect()
+    engine = TrendEngine(
+        store,
+        sink,
+        build_trend_metrics(CollectorRegistry()),
+        stories=s.story_params(),
+        burst=s.burst_params(),
+        monotonic=time.monotonic,
+        idle_partition_s=s.idle_partition_s,
+    )
+    started = time.perf_counter()
+    for i in range(0, len(events), batch):
+        await engine.receive([HeldPost(tenant, None, e) for e in events[i : i + batch]])
+    await engine.drain()
+    return ReplayRun(sink.detections, store, time.perf_counter() - started, len(events))
+
+
+def lead_times(run: ReplayRun, tenant: str) -> list[dict[str, Any]]:
+    """Per trend (first announcement): delay after the first post, and lead over the moment
+    its story reached ``REACH`` distinct channels (members as finally stored)."""
+    members: dict[str, list[str]] = {}
+    for (t, post_id), story_id in run.store.members.items():
+        if t == tenant:
+            members.setdefault(_final(run.store, tenant, story_id), []).append(post_id)
+    dates = {}
+    for story in run.store.stories.values():
+        for m in story.members:
+            dates[m.post_id] = (m.date, m.channel_id)
+    first: dict[str, Detection] = {}
+    for d in run.detections:
+        first.setdefault(d.payload.trend_id, d)
+    out = []
+    for trend_id, d in first.items():
+        timeline = sorted(dates[p] for p in members.get(_final(run.store, tenant, trend_id), []))
+        reached = _reach_time(timeline, REACH)
+        lead = None if reached is None else (reached - d.detected_at).total_seconds() / 60
+        out.append(
+            {
+                "trend_id": trend_id,
+                "kind": d.payload.kind,
+                "delay_min": round(
+                    (d.detected_at - d.payload.first_seen_at).total_seconds() / 60, 1
+                ),
+                "lead_to_5_channels_min": None if lead is None else round(lead, 1),
+            }
+        )
+    return out
+
+
+def _final(store: MemoryTrendStore, tenant: str, story_id: str) -> str:
+    seen = set()
+    while story_id not in seen:
+        seen.add(story_id)
+        story = store.stories.get((tenant, story_id))
+        if story is None or story.merged_into is None:
+            return story_id
+        story_id = story.merged_into
+    return story_id
+
+
+def _reach_time(timeline: list[tuple[datetime, str]], n: int) -> datetime | None:
+    channels: set[str] = set()
+    for when, channel in timeline:
+        channels.add(channel)
+        if len(channels) >= n:
+            return when
+    return None
+
+
+# -- the pairs -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Pair:
+    pool: str
+    first: str
+    second: str
+    same: bool
+
+
+def read_pairs(folder: Path) -> list[Pair]:
+    """The Russian pools' pairs as post-like texts (title, newline, text)."""
+    csv.field_size_limit(sys.maxsize)
+    pairs = []
+    for name in POOLS:
+        with (folder / name).open(encoding="utf-8", newline="") as f:
+            for row in csv.DictReader(f, delimiter="\t"):
+                pairs.append(
+                    Pair(
+                        pool=name.removesuffix("_pool.tsv"),
+                        first=row["INPUT:first_title"] + "\n" + row["INPUT:first_text"],
+                        second=row["INPUT:second_title"] + "\n" + row["INPUT:second_text"],
+                        same=row["GOLDEN:quality"] == "OK",
+                    )
+                )
+    return pairs
+
+
+def as_post(text: str, chars: int) -> str:
+    """``text`` cut at the first sentence end after ``chars`` characters."""
+    if len(text) <= chars:
+        return text
+    end = _SENTENCE.search(text, chars)
+    return text[: end.end()] if end is not None and end.end() - chars < 300 else text[:chars]
+
+
+def _terms(a: Analysis) -> frozenset[str]:
+    return frozenset(k.lower() for k in a.keywords) | {e.normalized.lower() for e in a.entities}
+
+
+def scores(pred: Sequence[bool], gold: Sequence[bool]) -> dict[str, float]:
+    """Precision, recall and F1 of the positive class."""
+    tp = sum(p and g for p, g in zip(pred, gold, strict=True))
+    fp = sum(p and not g for p, g in zip(pred, gold, strict=True))
+    fn = sum(g and not p for p, g in zip(pred, gold, strict=True))
+    precision = tp / (tp + fp) if tp + fp else 0.0
+    recall = tp / (tp + fn) if tp + fn else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return {"precision": round(precision, 3), "recall": round(recall, 3), "f1": round(f1, 3)}
+
+
+def tfidf_cosines(firsts: list[str], seconds: list[str]) -> list[float]:
+    """TF-IDF (1 + log tf, log N/df over every text given) cosine of each pair of texts."""
+    docs = [Counter(stems(content_words(t))) for t in firsts + seconds]
+    df: Counter[str] = Counter(term for d in docs for term in d)
+    n = len(docs)
+    vecs = [{t: (1 + math.log(c)) * math.log(n / df[t]) for t, c in d.items()} for d in docs]
+
+    def cos(a: dict[str, float], b: dict[str, float]) -> float:
+        na = math.sqrt(sum(v * v for v in a.values()))
+        nb = math.sqrt(sum(v * v for v in b.values()))
+        dot = sum(v * b.get(t, 0.0) for t, v in a.items())
+        return dot / (na * nb) if na and nb else 0.0
+
+    half = len(firsts)
+    return [cos(vecs[i], vecs[half + i]) for i in range(half)]
+
+
+def pair_eval(folder: Path, params: SimilarityParams, post_chars: int) -> dict[str, Any]:
+    """Clusterer decision vs tuned TF-IDF baseline on the Russian pools."""
+    pairs = read_pairs(folder)
+    texts = [as_post(t, post_chars) for p in pairs for t in (p.first, p.second)]
+    analyses = analyze_batch(texts)
+    vectors = NavecEmbedder().vectors([a.clean_text for a in analyses])
+    gold = [p.same for p in pairs]
+    ours = []
+    for i in range(len(pairs)):
+        a, b = analyses[2 * i], analyses[2 * i + 1]
+        cos = float(vectors[2 * i] @ vectors[2 * i + 1])
+        ours.append(same_story(cos, len(_terms(a) & _terms(b)), 1, 1, params))
+    tfidf = tfidf_cosines(
+        [a.clean_text for a in analyses[::2]], [a.clean_text for a in analyses[1::2]]
+    )
+    best = max(
+        ((scores([s >= t for s in tfidf], gold)["f1"], t) for t in sorted(set(tfidf))),
+        key=lambda ft: (ft[0], -ft[1]),
+    )
+    threshold = best[1]
+    base = [s >= threshold for s in tfidf]
+    out: dict[str, Any] = {
+        "pairs": len(pairs),
+        "same_story_pairs": sum(gold),
+        "post_chars": post_chars,
+        "decision": {
+            "pair_threshold": params.pair_threshold,
+            "term_bonus": params.term_bonus,
+            "term_cap": params.term_cap,
+        },
+        "tfidf_threshold": round(threshold, 4),
+        "clusterer": scores(ours, gold),
+        "tfidf_tuned": scores(base, gold),
+        "per_pool": {},
+    }
+    for pool in sorted({p.pool for p in pairs}):
+        idx = [i for i, p in enumerate(pairs) if p.pool == pool]
+        g = [gold[i] for i in idx]
+        out["per_pool"][pool] = {
+            "clusterer": scores([ours[i] for i in idx], g),
+            "tfidf_tuned": scores([base[i] for i in idx], g),
+        }
+    return out
+
+
+# -- the command ---------------------------------------------------------------------------
+
+
+def _distribution(values: list[float]) -> dict[str, float]:
+    if not values:
+        return {"n": 0}
+    ordered = sorted(values)
+
+    def pct(q: float) -> float:
+        return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))], 1)
+
+    return {
+        "n": len(ordered),
+        "p10": pct(0.10),
+        "p50": pct(0.50),
+        "p90": pct(0.90),
+        "mean": round(statistics.fmean(ordered), 1),
+    }
+
+
+async def run(post_chars: int = 250, cache: Path | None = None) -> dict[str, Any]:
+    """Both evaluations; the figures as a dict."""
+    settings = TrendSettings(postgres_dsn="postgresql://unused@localhost/unused")
+    pairs = pair_eval(
+        data_dir() / "ru-news-clustering", settings.story_params().similarity, post_chars
+    )
+    events = build_replay("eval", cache)
+    result = await replay(events, "eval")
+    leads = lead_times(result, "eval")
+    kinds = Counter(d.payload.kind for d in result.detections)
+    lead_figures: dict[str, Any] = {
+        "posts": len(events),
+        "detections": dict(kinds),
+        "trends": len(leads),
+    }
+    for kind in ("emerging", "stable"):
+        rows = [r for r in leads if r["kind"] == kind]
+        reached = [
+            r["lead_to_5_channels_min"] for r in rows if r["lead_to_5_channels_min"] is not None
+        ]
+        lead_figures[kind] = {
+            "delay_after_first_post_min": _distribution([r["delay_min"] for r in rows]),
+            "lead_before_5_channels_min": _distribution(reached),
+            "announced_before_5_channels": sum(1 for v in reached if v > 0),
+            "never_reached_5_channels": len(rows) - len(reached),
+        }
+    return {"pairs": pairs, "lead_times": lead_figures, "engine_seconds": round(result.seconds, 2)}
+
+
+def _print(figures: dict[str, Any]) -> None:
+    pairs = figures["pairs"]
+    print(f"\nStory pairs (ru-news-clustering, {pairs['pairs']} pairs, OK class)")
+    print(f"  {'':<28}{'precision':>10}{'recall':>10}{'F1':>8}")
+    rows = [
+        ("clusterer decision", pairs["clusterer"]),
+        (f"TF-IDF tuned (≥{pairs['tfidf_threshold']})", pairs["tfidf_tuned"]),
+    ]
+    for pool, both in pairs["per_pool"].items():
+        rows += [
+            (f"  {pool}: clusterer", both["clusterer"]),
+            (f"  {pool}: TF-IDF", both["tfidf_tuned"]),
+        ]
+    for name, s in rows:
+        print(f"  {name:<28}{s['precision']:>10}{s['recall']:>10}{s['f1']:>8}")
+    leads = figures["lead_times"]
+    print(
+        f"\nReplay 2024-11-26..12-04: {leads['posts']} posts, announcements {leads['detections']}"
+    )
+    print(f"  {'minutes':<40}{'n':>5}{'p10':>8}{'p50':>8}{'p90':>8}{'mean':>8}")
+    for kind in ("emerging", "stable"):
+        for name, key in (
+            ("delay after first post", "delay_after_first_post_min"),
+            ("lead before 5 channels", "lead_before_5_channels_min"),
+        ):
+            d = leads[kind][key]
+            print(
+                f"  {kind + ': ' + name:<40}{d.get('n', 0):>5}"
+                + "".join(f"{d.get(k, ''):>8}" for k in ("p10", "p50", "p90", "mean"))
+            )
+        before = leads[kind]["announced_before_5_channels"]
+        never = leads[kind]["never_reached_5_channels"]
+        print(f"  {kind}: announced before reaching 5 channels: {before}, never reached 5: {never}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    """CLI entry point."""
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--post-chars", type=int, default=250, help="length of a post made from an article"
+    )
+    parser.add_argument(
+        "--cache", type=Path, default=None, help="JSON file to keep the built replay in"
+    )
+    args = parser.parse_args(argv)
+    figures = asyncio.run(run(args.post_chars, args.cache))
+    _print(figures)
+    path = write_report("eval-trend", figures)
+    print(f"\nwritten to {path}")
+
+
+if __name__ == "__main__":
+    main()
