@@ -1,89 +1,169 @@
-"""The main job (``make run``): publish sample posts and show them flowing through the services.
+"""The main job (``make run``): the shipped sample ingested, indexed, asked and trending.
 
-At this stage of the platform the services validate, log and record each event; the demo
-publishes a few real posts of the shipped dataset on ``posts.ingested.v1`` and prints the
-lifecycle events the services emit for them, as they arrive, then the gateway's address.
+1. ``tools.ingest`` publishes every post of ``tg-ru-news-channels`` for tenant ``demo``;
+2. the retrieval service indexes them into Postgres, Qdrant and Neo4j (progress from its
+   ``/metrics``), the trend service clusters them as they are announced;
+3. a question is answered by hybrid retrieval over Kafka request/reply, with citations;
+4. the trends the trend service detected are printed;
+5. where the gateway and the logs are.
+
+Re-running is cheap: already indexed posts are skipped as unchanged.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import itertools
 import json
 import os
+import subprocess
+import sys
 import time
+import uuid
+from typing import Any, ClassVar
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+import httpx
+from aiokafka import AIOKafkaConsumer
+from pydantic_settings import SettingsConfigDict
 
-from contracts.envelope import make_envelope
-from servicekit.publisher import envelope_headers
-from tools.dataset import channel_posts
+from contracts.v1.retrieval import RetrieveDocuments
+from servicekit.app import ServiceKit
+from servicekit.settings import ServiceSettings, load_settings
+from tools.dataset import channel_posts, data_dir
+from tools.report import REPO
 
 TENANT = "demo"
+QUESTIONS = ("Что нашли в Китае учёные?", "Что сказал Путин о ключевой ставке?")
+RETRIEVAL_METRICS = "http://127.0.0.1:8081/metrics"
 
 
-async def main(count: int, bootstrap: str, timeout_s: float) -> int:
-    posts = list(itertools.islice(channel_posts(), count))
-    # Read the whole lifecycle topic and keep only the events caused by our posts: simple, and
-    # immune to partition-assignment races.
-    follower = AIOKafkaConsumer(
-        "lifecycle.v1", bootstrap_servers=bootstrap, group_id=None, auto_offset_reset="earliest"
+class DemoSettings(ServiceSettings):
+    """The demo's own Kafka client identity."""
+
+    model_config = SettingsConfigDict(frozen=True, extra="ignore", env_prefix="TGI_DEMO_")
+    service_name: ClassVar[str] = "demo"
+
+
+def ingest(bootstrap: str) -> None:
+    print("1. ingesting the shipped sample (tools.ingest) …", flush=True)
+    done = subprocess.run(  # noqa: S603 - our own CLI
+        [
+            sys.executable,
+            "-m",
+            "tools.ingest",
+            str(data_dir() / "tg-ru-news-channels"),
+            "--tenant",
+            TENANT,
+            "--bootstrap",
+            bootstrap,
+            "--compression",
+            "none",
+        ],
+        cwd=REPO,
+        check=True,
+        capture_output=True,
+        text=True,
     )
-    await follower.start()
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
-    await producer.start()
+    print("   " + done.stdout.strip().replace("\n", "\n   "))
+
+
+async def wait_indexed(expected: int, timeout_s: float) -> None:
+    print("\n2. indexing (retrieval /metrics: posts written or unchanged) …", flush=True)
+    started = time.monotonic()
+    async with httpx.AsyncClient(timeout=5) as client:
+        while True:
+            text = (await client.get(RETRIEVAL_METRICS)).text
+            seen = sum(
+                float(line.rsplit(" ", 1)[1])
+                for line in text.splitlines()
+                if line.startswith("retrieval_posts_indexed_total")
+                and ('outcome="written"' in line or 'outcome="unchanged"' in line)
+            )
+            rate = seen / max(time.monotonic() - started, 1e-9)
+            print(f"   {int(seen)}/{expected} posts indexed ({rate:.0f} posts/s)", flush=True)
+            if seen >= expected or time.monotonic() - started > timeout_s:
+                return
+            await asyncio.sleep(5)
+
+
+async def ask(bootstrap: str) -> None:
+    print("\n3. questions (hybrid retrieval over Kafka request/reply):")
+    kit = ServiceKit(
+        load_settings(
+            DemoSettings, kafka_bootstrap=bootstrap, consumer_group=f"demo-{uuid.uuid4().hex[:6]}"
+        )
+    )
+    rpc = kit.rpc()
+    await kit.start()
     try:
-        print(f"publishing {len(posts)} posts of tg-ru-news-channels to posts.ingested.v1 …")
-        ids = set()
-        for post in posts:
-            env = make_envelope(
-                post,
-                event_type="posts.ingested",
-                schema_version=1,
-                producer="demo@0.1.0",
+        for question in QUESTIONS:
+            env = kit.publisher.envelope(
+                RetrieveDocuments(
+                    request_id=uuid.uuid4().hex, query=question, domain="qa", top_k=3
+                ),
+                topic="retrieval.requested.v1",
                 tenant_id=TENANT,
-                idempotency_key=f"{TENANT}:{post.channel_id}:{post.message_id}",
             )
-            ids.add(env.event_id)
-            await producer.send_and_wait(
-                "posts.ingested.v1",
-                env.model_dump_json().encode(),
-                key=f"{TENANT}:{post.channel_id}".encode(),
-                headers=[(k, v.encode()) for k, v in envelope_headers(env).items()],
-            )
-            print(f"  → {post.channel_title} #{post.message_id}: {post.text[:60]!r}")
-        print("\nlifecycle events (service · kind · domain · cause):")
-        done: set[str] = set()
-        deadline = time.monotonic() + timeout_s
-        while done != ids and time.monotonic() < deadline:
-            batch = await follower.getmany(timeout_ms=500)
-            for record in itertools.chain.from_iterable(batch.values()):
-                event = json.loads(record.value)
-                body = event["payload"]
-                cause = event.get("causation_id")
-                if cause not in ids:
-                    continue
-                print(f"  ← {body['service']:<9} {body['kind']:<13} {body['domain']:<10} {cause}")
-                if cause in ids and body["kind"] == "run_completed":
-                    done.add(cause)
-        print(f"\n{len(done)}/{len(ids)} posts reached the retrieval service and were recorded.")
-        print("Gateway (router): http://127.0.0.1:8080  (OpenAPI at /docs, /health, /metrics)")
-        return 0 if done == ids else 1
+            reply = (await rpc.request(env, timeout_s=20)).payload
+            print(f"\n   ❓ {question}   ({reply.took_ms} ms, legs {', '.join(reply.legs_run)})")
+            for n, doc in enumerate(reply.documents, 1):
+                snippet = " ".join(doc.text.split())[:110]
+                source = doc.channel_title or doc.channel_id
+                print(f"   [{n}] {source}, {doc.date:%Y-%m-%d}: {snippet}")
+                print(f"       {doc.permalink or doc.post_id}")
     finally:
-        await producer.stop()
-        await follower.stop()
+        await kit.stop()
+
+
+async def trends(bootstrap: str) -> None:
+    print("\n4. trends detected while indexing (trend.detected.v1):")
+    consumer = AIOKafkaConsumer(
+        "trend.detected.v1",
+        bootstrap_servers=bootstrap,
+        group_id=None,
+        auto_offset_reset="earliest",
+    )
+    await consumer.start()
+    found: dict[str, dict[str, Any]] = {}
+    try:
+        for _ in range(6):
+            batch = await consumer.getmany(timeout_ms=500)
+            for records in batch.values():
+                for record in records:
+                    event = json.loads(record.value)
+                    if event["tenant_id"] == TENANT and not event["payload"].get("request_id"):
+                        found[event["payload"]["trend_id"]] = event["payload"]
+    finally:
+        await consumer.stop()
+    top = sorted(found.values(), key=lambda t: -float(t["burst_score"]))[:8]
+    for trend in top:
+        print(f"   • [{trend['kind']}] {trend['headline'][:100]}")
+        print(
+            f"     {len(trend['channels'])} channels, burst {float(trend['burst_score']):.1f}: "
+            f"{trend['why_now'][:110]}"
+        )
+    if not top:
+        print("   (none yet — the trend service announces stories as their bursts are confirmed)")
+
+
+async def main(bootstrap: str, timeout_s: float) -> int:
+    ingest(bootstrap)
+    await wait_indexed(sum(1 for _ in channel_posts()), timeout_s)
+    await ask(bootstrap)
+    await trends(bootstrap)
+    print("\n5. gateway (router): http://127.0.0.1:8080  — OpenAPI at /docs; /health, /metrics")
+    print("   logs: .state/logs/<service>.log · status: make status · stop: make down")
+    return 0
 
 
 def cli() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--count", type=int, default=5)
-    parser.add_argument("--timeout", type=float, default=60.0)
+    parser.add_argument("--timeout", type=float, default=900.0, help="seconds to wait for indexing")
     parser.add_argument(
         "--bootstrap", default=os.environ.get("TGI_KAFKA_BOOTSTRAP", "127.0.0.1:19092")
     )
     args = parser.parse_args()
-    raise SystemExit(asyncio.run(main(args.count, args.bootstrap, args.timeout)))
+    raise SystemExit(asyncio.run(main(args.bootstrap, args.timeout)))
 
 
 if __name__ == "__main__":
