@@ -35,6 +35,7 @@ from tools.report import REPO
 TENANT = "demo"
 QUESTIONS = ("Что нашли в Китае учёные?", "Что сказал Путин о ключевой ставке?")
 RETRIEVAL_METRICS = "http://127.0.0.1:8081/metrics"
+TREND_METRICS = "http://127.0.0.1:8083/metrics"
 
 
 class DemoSettings(ServiceSettings):
@@ -67,20 +68,29 @@ def ingest(bootstrap: str) -> None:
     print("   " + done.stdout.strip().replace("\n", "\n   "))
 
 
-async def wait_indexed(expected: int, timeout_s: float) -> None:
-    print("\n2. indexing (retrieval /metrics: posts written or unchanged) …", flush=True)
+async def follow(
+    title: str, url: str, metric: str, outcomes: tuple[str, ...], expected: int, timeout_s: float
+) -> None:
+    """Print a service's progress from its /metrics until ``expected`` posts went through."""
+    print(title, flush=True)
     started = time.monotonic()
-    async with httpx.AsyncClient(timeout=5) as client:
+    async with httpx.AsyncClient(timeout=10) as client:
         while True:
-            text = (await client.get(RETRIEVAL_METRICS)).text
+            try:
+                text = (await client.get(url)).text
+            except httpx.HTTPError as exc:  # a service busy with a big batch answers late
+                print(f"   (waiting for {url}: {exc.__class__.__name__})", flush=True)
+                if time.monotonic() - started > timeout_s:
+                    return
+                await asyncio.sleep(5)
+                continue
             seen = sum(
                 float(line.rsplit(" ", 1)[1])
                 for line in text.splitlines()
-                if line.startswith("retrieval_posts_indexed_total")
-                and ('outcome="written"' in line or 'outcome="unchanged"' in line)
+                if line.startswith(metric + "{") and any(f'outcome="{o}"' in line for o in outcomes)
             )
             rate = seen / max(time.monotonic() - started, 1e-9)
-            print(f"   {int(seen)}/{expected} posts indexed ({rate:.0f} posts/s)", flush=True)
+            print(f"   {int(seen)}/{expected} posts ({rate:.0f} posts/s)", flush=True)
             if seen >= expected or time.monotonic() - started > timeout_s:
                 return
             await asyncio.sleep(5)
@@ -148,8 +158,24 @@ async def trends(bootstrap: str) -> None:
 
 async def main(bootstrap: str, timeout_s: float) -> int:
     ingest(bootstrap)
-    await wait_indexed(sum(1 for _ in channel_posts()), timeout_s)
+    expected = sum(1 for _ in channel_posts())
+    await follow(
+        "\n2. indexing into Postgres, Qdrant, Neo4j (retrieval /metrics) …",
+        RETRIEVAL_METRICS,
+        "retrieval_posts_indexed_total",
+        ("written", "unchanged"),
+        expected,
+        timeout_s,
+    )
     await ask(bootstrap)
+    await follow(
+        "\n   the trend service catching up on posts.indexed.v1 (trend /metrics) …",
+        TREND_METRICS,
+        "trend_posts_processed_total",
+        ("clustered", "duplicate", "ignored"),
+        expected,
+        300,
+    )
     await trends(bootstrap)
     print("\n5. gateway (router): http://127.0.0.1:8080  — OpenAPI at /docs; /health, /metrics")
     print("   logs: .state/logs/<service>.log · status: make status · stop: make down")
