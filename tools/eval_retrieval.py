@@ -31,9 +31,9 @@ from pathlib import Path
 from typing import Any, Final
 
 from contracts.v1.retrieval import RetrieveDocuments
+from servicekit.cache import TtlLru
 from services.retrieval.adapters.embedders.navec import DEFAULT_SIF_A, NavecEmbedder
 from services.retrieval.adapters.qdrant_edge_store import QdrantEdgeStore
-from services.retrieval.domain.cache import TtlLru
 from services.retrieval.domain.model import Analysis, IndexedPoint, Post
 from services.retrieval.domain.sparse import DEFAULT_B, DEFAULT_K1, Bm25Encoder, terms
 from services.retrieval.domain.text import analyze_batch

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from servicekit.app import ServiceApp, ServiceKit
+from servicekit.cache import TtlLru
 from servicekit.clock import Clock
 from servicekit.postgres import PostgresResource
 from services.retrieval.adapters.embedders.factory import build_embedder
@@ -15,7 +16,6 @@ from services.retrieval.adapters.postgres_posts import PostgresPosts
 from services.retrieval.adapters.qdrant_client_store import QdrantClientStore
 from services.retrieval.adapters.qdrant_edge_store import QdrantEdgeStore
 from services.retrieval.analysis_pool import AnalyzerPool
-from services.retrieval.domain.cache import TtlLru
 from services.retrieval.domain.sparse import Bm25Encoder
 from services.retrieval.handlers import posts_deleted, posts_ingested, retrieval_requested
 from services.retrieval.indexing import Indexer

@@ -14,8 +14,8 @@ from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
 from contracts.v1.retrieval import DocumentsRetrieved, RetrievedDocument, RetrieveDocuments
+from servicekit.cache import TtlLru
 from servicekit.logging import get_logger
-from services.retrieval.domain.cache import TtlLru
 from services.retrieval.domain.fusion import Fused, mmr, rrf
 from services.retrieval.domain.limits import clamp
 from services.retrieval.domain.model import Hit, Leg, SearchFilters

@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from contracts.envelope import derived_event_id
 from contracts.v1.trend import ReportTrends
@@ -167,9 +168,15 @@ class TrendEngine:
     async def _step(self, tenant_id: str, items: list[_Held]) -> list[Detection]:
         started = self._monotonic()
         state = await self._state(tenant_id)
-        for item in items:
-            state.process(item.post)
-        changes = state.take_changes()
+
+        def apply() -> Any:
+            for item in items:
+                state.process(item.post)
+            return state.take_changes()
+
+        # CPU-bound clustering off the event loop, so Kafka heartbeats and /metrics keep
+        # answering during a big backlog; the engine lock keeps the state single-writer.
+        changes = await asyncio.to_thread(apply)
         detections = [_detection(tenant_id, card) for card in changes.cards]
         try:
             await self._store.save(tenant_id, state.now, changes, detections)

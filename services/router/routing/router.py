@@ -32,9 +32,9 @@ from typing import Final
 import structlog
 from prometheus_client import CollectorRegistry
 
+from servicekit.cache import TtlLru
 from servicekit.llm import Budget, LLMClient
 from services.router.routing import heuristics, llm_stage, semantic
-from services.router.routing.cache import TtlLru
 from services.router.routing.metrics import LlmOutcome, RoutingMetrics, build_metrics
 from services.router.routing.model import (
     RouteContext,

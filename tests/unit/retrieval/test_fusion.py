@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from services.retrieval.domain.cache import TtlLru
+from servicekit.cache import TtlLru
 from services.retrieval.domain.fusion import mmr, rrf
 from services.retrieval.domain.limits import clamp
 from services.retrieval.domain.model import Hit

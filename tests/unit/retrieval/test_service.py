@@ -11,7 +11,7 @@ import pytest
 
 from contracts.v1.posts import PostIngested, PostsDeleted
 from contracts.v1.retrieval import RetrievalFilters, RetrieveDocuments
-from services.retrieval.domain.cache import TtlLru
+from servicekit.cache import TtlLru
 from services.retrieval.domain.sparse import Bm25Encoder
 from services.retrieval.indexing import Incoming, Indexer
 from services.retrieval.search import Searcher

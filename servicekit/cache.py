@@ -1,4 +1,5 @@
-"""A small LRU cache with a time-to-live, on an injectable clock."""
+"""A small LRU cache with a time-to-live, on an injectable clock (retrieval answers, route
+decisions: in-process; each is cheap to recompute, so sharing it is not worth a network hop)."""
 
 from __future__ import annotations
 
@@ -26,7 +27,7 @@ class TtlLru(Generic[V]):
         if item is None:
             return None
         stored_at, value = item
-        if self._now() - stored_at > self._ttl:
+        if self._now() - stored_at >= self._ttl:
             del self._data[key]
             return None
         self._data.move_to_end(key)
