@@ -68,7 +68,7 @@ _SPECS: Final = (
     TopicSpec(
         event_type="queries.answered", version=1, kind="event", model=QueryAnswered,
         key="tenant_id:user_id", partitions=3, retention_ms=_WEEK,
-        producers=("router", "digest", "trend"), consumers=(EXTERNAL,),
+        producers=("router", "digest", "trend", "dlq"), consumers=("router", EXTERNAL),
     ),
     TopicSpec(
         event_type="retrieval.requested", version=1, kind="command", model=RetrieveDocuments,
@@ -88,7 +88,7 @@ _SPECS: Final = (
     TopicSpec(
         event_type="digest.completed", version=1, kind="event", model=DigestCompleted,
         key="tenant_id:run_id", partitions=3, retention_ms=_WEEK,
-        producers=("digest",), consumers=(EXTERNAL,),
+        producers=("digest", "dlq"), consumers=("router", EXTERNAL),
     ),
     TopicSpec(
         event_type="trend.requested", version=1, kind="command", model=ReportTrends,

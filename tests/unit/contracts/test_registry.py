@@ -20,7 +20,8 @@ pytestmark = pytest.mark.unit
 # DESIGN §2, "consumes" and "produces" columns, topics only; plus digest and trend asking the
 # shared retrieval service (DESIGN §5: "digest and trend services share one retrieval service").
 DESIGN_CONSUMES = {
-    "router": {"queries.requested.v1"},
+    # router: also digest.completed and queries.answered, to complete the runs it accepted
+    "router": {"queries.requested.v1", "digest.completed.v1", "queries.answered.v1"},
     "retrieval": {"posts.ingested.v1", "posts.deleted.v1", "retrieval.requested.v1"},
     "digest": {"digest.requested.v1", "retrieval.completed.v1"},
     "trend": {"posts.indexed.v1", "trend.requested.v1"},

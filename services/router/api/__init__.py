@@ -1,0 +1,1 @@
+"""The REST gateway: request/response models, security, limits and routes."""

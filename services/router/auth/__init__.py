@@ -1,0 +1,1 @@
+"""Credentials (API keys, JWTs) and per-credential rate limits."""
