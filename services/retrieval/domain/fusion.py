@@ -73,6 +73,8 @@ def mmr(
     what is already picked. ``lambda_ = 1`` is plain relevance order."""
     if not items or k <= 0:
         return []
+    if lambda_ >= 1.0 and similarity is None:  # pure relevance: no pairwise work to do
+        return list(items[:k])
     top = items[0].score or 1.0
     tokens = {id(it): token_set(it.hit.text) for it in items}
 

@@ -124,8 +124,9 @@ def test_routing_only_to_registered_topics_the_dlq_may_write() -> None:
     assert "dead letter of a dead letter" in (unroutable_reason("p.deadletter.v1", "p.") or "")
     assert "not a registered topic" in (unroutable_reason("q.posts.ingested.v1", "p.") or "")
     assert "not a registered topic" in (unroutable_reason("p.secrets", "p.") or "")
-    # the registry does not list dlq as a producer of answers
-    assert "does not let" in (unroutable_reason("p.queries.answered.v1", "p.") or "")
+    # the registry does not list dlq as a producer of trend announcements (nobody consumes
+    # them in a group the DLQ could retry for)
+    assert "does not let" in (unroutable_reason("p.trend.detected.v1", "p.") or "")
 
 
 def test_retry_headers_replace_stale_control_headers_and_keep_the_rest() -> None:

@@ -50,6 +50,7 @@ def test_invalid_value_is_reported_with_its_variable(monkeypatch: pytest.MonkeyP
 
 def test_placeholder_secret_refused_outside_dev(monkeypatch: pytest.MonkeyPatch) -> None:
     _clear(monkeypatch)
+    monkeypatch.setenv("TGI_POSTGRES_DSN", "postgresql://x@127.0.0.1:1/x")
     monkeypatch.setenv("TGI_ENV", "prod")
     monkeypatch.setenv("TGI_KAFKA_SASL_PASSWORD", "changeme")
     with pytest.raises(ConfigError, match="placeholder"):
@@ -60,6 +61,7 @@ def test_placeholder_secret_refused_outside_dev(monkeypatch: pytest.MonkeyPatch)
 
 def test_settings_are_frozen_and_topics_prefixed(monkeypatch: pytest.MonkeyPatch) -> None:
     _clear(monkeypatch)
+    monkeypatch.setenv("TGI_POSTGRES_DSN", "postgresql://x@127.0.0.1:1/x")
     settings = load_settings(RouterSettings, topic_prefix="t1.")
     assert settings.topic("posts.ingested.v1") == "t1.posts.ingested.v1"
     assert settings.group_id == "t1.router"
