@@ -94,6 +94,7 @@ def build_app(
         embedder=embedder,
         sparse=deps.sparse,
         analyzer=pool.analyze,
+        chunk=settings.index_chunk,
     )
     kit.consume_batch(
         "posts.ingested.v1",

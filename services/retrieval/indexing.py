@@ -68,7 +68,11 @@ class Indexer:
         embedder: Embedder,
         sparse: SparseEncoder,
         analyzer: Analyzer | None = None,
+        chunk: int = 64,
     ) -> None:
+        if chunk < 1:
+            raise ValueError("chunk must be at least 1")
+        self._chunk = chunk
         self._repo = repo
         self._vectors = vectors
         self._graph = graph
@@ -77,15 +81,44 @@ class Indexer:
         self._analyze: Analyzer = analyzer or _in_process
 
     async def index(self, batch: Sequence[Incoming]) -> IndexResult:
-        """Index ``batch`` (any mix of tenants); raises what a store raises (retryable)."""
+        """Index ``batch`` (any mix of tenants); raises what a store raises (retryable).
+
+        The batch goes through in chunks of ``chunk`` posts as a two-stage pipeline: while
+        chunk *n* is written (Postgres, embedding, Qdrant, Neo4j — this process and the
+        servers), chunk *n+1* is analysed (NER, lemmas — the analysis workers), so neither
+        side waits for the other. Chunks are written in order, so a later chunk's duplicate
+        check sees the earlier chunks' posts in Postgres. The ``analyze`` stage counts only
+        the time spent waiting for an analysis to finish.
+        """
         if not batch:
             return IndexResult([], [])
-        batch = _latest_per_post(batch)
+        items = _latest_per_post(batch)
+        chunks = [items[i : i + self._chunk] for i in range(0, len(items), self._chunk)]
         clock = _Stages()
-        texts = [item.payload.text for item in batch]
-        analyses = await self._analyze(texts)
-        clock.lap("analyze")
-        posts = [_to_post(item, analysis) for item, analysis in zip(batch, analyses, strict=True)]
+        written: list[IndexedPoint] = []
+        unchanged: list[str] = []
+        analysing = asyncio.ensure_future(self._analyze([i.payload.text for i in chunks[0]]))
+        try:
+            for n, chunk in enumerate(chunks):
+                analyses = await analysing
+                clock.lap("analyze")
+                if n + 1 < len(chunks):
+                    analysing = asyncio.ensure_future(
+                        self._analyze([i.payload.text for i in chunks[n + 1]])
+                    )
+                points, same = await self._write(chunk, analyses, clock)
+                written += points
+                unchanged += same
+        finally:
+            if not analysing.done():
+                analysing.cancel()
+        return IndexResult(written, unchanged, clock.seconds)
+
+    async def _write(
+        self, chunk: Sequence[Incoming], analyses: Sequence[Analysis], clock: _Stages
+    ) -> tuple[list[IndexedPoint], list[str]]:
+        """Write one analysed chunk to every store; (points written, ids unchanged)."""
+        posts = [_to_post(item, analysis) for item, analysis in zip(chunk, analyses, strict=True)]
         posts = await self._mark_duplicates(posts)
         clock.lap("dedupe")
         status = await self._repo.upsert(posts)
@@ -93,7 +126,7 @@ class Indexer:
         changed = [p for p in posts if status.get(p.post_id) != "unchanged"]
         unchanged = [p.post_id for p in posts if status.get(p.post_id) == "unchanged"]
         if not changed:
-            return IndexResult([], unchanged, clock.seconds)
+            return [], unchanged
         dense = await self._embedder.embed([p.analysis.clean_text for p in changed])
         points = [
             IndexedPoint(
@@ -110,7 +143,7 @@ class Indexer:
         clock.lap("stores")
         await self._repo.mark_indexed([(p.tenant_id, p.post_id) for p in changed])
         clock.lap("mark")
-        return IndexResult(points, unchanged, clock.seconds)
+        return points, unchanged
 
     async def delete(self, tenant_id: str, deleted: PostsDeleted) -> list[str]:
         """Remove posts from every store; returns the post ids that existed."""

@@ -44,6 +44,8 @@ class RetrievalSettings(ServiceSettings):
     """Processes for text analysis (NER, lemmas); 0 analyses in a thread of the service."""
     index_batch_max: int = Field(default=256, ge=1, le=5000)
     index_batch_timeout_ms: int = Field(default=100, ge=1, le=10_000)
+    index_chunk: int = Field(default=64, ge=1, le=5000)
+    """Posts per pipeline chunk: one chunk is analysed while the previous one is written."""
     search_batch_max: int = Field(default=32, ge=1, le=500)
     search_batch_timeout_ms: int = Field(default=5, ge=1, le=1000)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import math
 from collections.abc import Sequence
@@ -12,7 +13,9 @@ import pytest
 from contracts.v1.posts import PostIngested, PostsDeleted
 from contracts.v1.retrieval import RetrievalFilters, RetrieveDocuments
 from servicekit.cache import TtlLru
+from services.retrieval.domain.model import Analysis
 from services.retrieval.domain.sparse import Bm25Encoder
+from services.retrieval.domain.text.analyze import analyze_batch
 from services.retrieval.indexing import Incoming, Indexer
 from services.retrieval.search import Searcher
 from tests.helpers.retrieval_fakes import FakeGraphStore, FakePostRepository, FakeVectorStore
@@ -121,6 +124,88 @@ async def test_reposts_are_marked_duplicates(stores) -> None:  # type: ignore[no
     assert by_id["acme:-1002:7"].duplicate_of == "acme:-1001:1"
     later = await indexer.index([_incoming("acme", "-1003", 9, text)])
     assert later.written[0].post.duplicate_of == "acme:-1001:1"
+
+
+async def test_chunks_overlap_analysis_with_writes_and_keep_order(stores) -> None:  # type: ignore[no-untyped-def]
+    """Chunk n+1 is analysed while chunk n is written; duplicates across chunks are found."""
+    _, vectors, graph, embedder = stores
+    await vectors.ensure_collection(embedder.dim)
+    events: list[str] = []
+    analysed = 0
+
+    async def analyzer(texts: Sequence[str]) -> list[Analysis]:
+        nonlocal analysed
+        n = analysed
+        analysed += 1
+        events.append(f"analyse {n} start")
+        await asyncio.sleep(0.01)
+        events.append(f"analyse {n} end")
+        return analyze_batch(list(texts))
+
+    class RecordingRepo(FakePostRepository):
+        async def upsert(self, posts):  # type: ignore[no-untyped-def]
+            n = len([e for e in events if e.startswith("write") and e.endswith("start")])
+            events.append(f"write {n} start")
+            await asyncio.sleep(0.02)
+            events.append(f"write {n} end")
+            return await super().upsert(posts)
+
+    indexer = Indexer(
+        repo=RecordingRepo(),
+        vectors=vectors,
+        graph=graph,
+        embedder=embedder,
+        sparse=Bm25Encoder(),
+        analyzer=analyzer,
+        chunk=2,
+    )
+    text = "Путин встретился с Грефом в Москве и обсудил ставки по ипотеке для семей"
+    batch = [_incoming("acme", c, m, t) for c, m, t in POSTS] + [
+        _incoming("acme", "-1003", 9, text),
+        _incoming("acme", "-1004", 5, text + " 🔥"),
+        _incoming("acme", "-1005", 6, "Сбербанк повысил ставки по вкладам для клиентов!"),
+    ]
+    result = await indexer.index(batch)
+    assert [p.post.post_id for p in result.written] == [
+        "acme:-1001:1",
+        "acme:-1001:2",
+        "acme:-1002:3",
+        "acme:-1002:4",
+        "acme:-1003:9",
+        "acme:-1004:5",
+        "acme:-1005:6",
+    ]
+    by_id = {p.post.post_id: p.post for p in result.written}
+    assert by_id["acme:-1004:5"].duplicate_of == "acme:-1003:9"  # same chunk
+    assert by_id["acme:-1005:6"].duplicate_of == "acme:-1001:2"  # an earlier chunk
+    # Four chunks; each next analysis starts before the previous chunk's write.
+    assert analysed == 4
+    for n in range(3):
+        assert events.index(f"analyse {n + 1} start") < events.index(f"write {n} end")
+        assert events.index(f"write {n} end") < events.index(f"write {n + 1} start")
+
+
+async def test_a_failing_write_stops_the_pipeline(stores) -> None:  # type: ignore[no-untyped-def]
+    repo, vectors, _, embedder = stores
+    await vectors.ensure_collection(embedder.dim)
+
+    class BrokenGraph(FakeGraphStore):
+        async def write_posts(self, posts):  # type: ignore[no-untyped-def]
+            raise ConnectionError("neo4j down")
+
+    indexer = Indexer(
+        repo=repo,
+        vectors=vectors,
+        graph=BrokenGraph(),
+        embedder=embedder,
+        sparse=Bm25Encoder(),
+        chunk=1,
+    )
+    with pytest.raises(ConnectionError):
+        await indexer.index([_incoming("acme", c, m, t) for c, m, t in POSTS])
+    # Nothing was marked indexed, so the redelivered batch writes everything again.
+    assert repo.indexed == set()
+    assert len(repo.rows) == 1  # the first chunk reached Postgres, then the graph failed
 
 
 async def test_search_finds_cites_and_isolates_tenants(stores) -> None:  # type: ignore[no-untyped-def]
