@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Any
 
@@ -34,16 +35,25 @@ def make_handler(
         started = time.monotonic()
         causes = {env.payload.natural_key(env.tenant_id): env for env, _ in items}
         result = await indexer.index([Incoming(env.tenant_id, env.payload) for env, _ in items])
-        for point in result.written:
-            cause = causes[point.post.post_id]
-            event = publisher.envelope(
-                _indexed(point, embedding_model),
-                topic="posts.indexed.v1",
-                tenant_id=point.post.tenant_id,
-                causation=cause,
-                idempotency_key=f"{point.post.post_id}:{cause.idempotency_key}",
+        # All announcements in flight at once: the producer batches them into a few requests,
+        # where awaiting each acknowledgement in turn cost a broker round trip per post.
+        await asyncio.gather(
+            *(
+                publisher.publish(
+                    publisher.envelope(
+                        _indexed(point, embedding_model),
+                        topic="posts.indexed.v1",
+                        tenant_id=point.post.tenant_id,
+                        causation=causes[point.post.post_id],
+                        idempotency_key=(
+                            f"{point.post.post_id}:{causes[point.post.post_id].idempotency_key}"
+                        ),
+                    ),
+                    key=f"{point.post.tenant_id}:{point.post.channel_id}",
+                )
+                for point in result.written
             )
-            await publisher.publish(event, key=f"{point.post.tenant_id}:{point.post.channel_id}")
+        )
         for tenant in {p.post.tenant_id for p in result.written}:
             searcher.invalidate(tenant)
         metrics.indexed.labels(outcome="written").inc(len(result.written))

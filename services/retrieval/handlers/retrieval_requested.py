@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from contracts.envelope import Envelope
+from contracts.v1.retrieval import DocumentsRetrieved
 from servicekit.consumer import BatchHandler, MessageContext
 from servicekit.lifecycle import LifecyclePublisher
 from servicekit.publisher import Publisher
@@ -19,27 +21,32 @@ def make_handler(
 
     async def handle(items: list[tuple[Envelope[Any], MessageContext]]) -> None:
         answers = await searcher.search_many([(env.tenant_id, env.payload) for env, _ in items])
-        for (env, ctx), answer in zip(items, answers, strict=True):
-            out = publisher.envelope(
-                answer, topic="retrieval.completed.v1", tenant_id=env.tenant_id, causation=env
-            )
-            key = f"{env.tenant_id}:{env.payload.request_id}"
-            if ctx.reply_to:
-                await publisher.publish(out, key=key, physical_topic=ctx.reply_to)
-            else:
-                await publisher.publish(out, key=key)
-            await lifecycle.emit(
-                "run_completed",
-                tenant_id=env.tenant_id,
-                run_id=env.correlation_id,
-                domain=f"retrieval.{env.payload.domain}",
-                details={
-                    "documents": len(answer.documents),
-                    "took_ms": answer.took_ms,
-                    "cache_hit": answer.cache_hit,
-                    "degraded_legs": answer.degraded_legs,
-                },
-                cause=env,
-            )
+        # Every answer of the poll in flight at once (one acknowledgement wait, not one each).
+        await asyncio.gather(
+            *(_answer(env, ctx, answer) for (env, ctx), answer in zip(items, answers, strict=True))
+        )
+
+    async def _answer(env: Envelope[Any], ctx: MessageContext, answer: DocumentsRetrieved) -> None:
+        out = publisher.envelope(
+            answer, topic="retrieval.completed.v1", tenant_id=env.tenant_id, causation=env
+        )
+        key = f"{env.tenant_id}:{env.payload.request_id}"
+        if ctx.reply_to:
+            await publisher.publish(out, key=key, physical_topic=ctx.reply_to)
+        else:
+            await publisher.publish(out, key=key)
+        await lifecycle.emit(
+            "run_completed",
+            tenant_id=env.tenant_id,
+            run_id=env.correlation_id,
+            domain=f"retrieval.{env.payload.domain}",
+            details={
+                "documents": len(answer.documents),
+                "took_ms": answer.took_ms,
+                "cache_hit": answer.cache_hit,
+                "degraded_legs": answer.degraded_legs,
+            },
+            cause=env,
+        )
 
     return handle
