@@ -64,9 +64,11 @@ async def run(
     levels: dict[int, int] | None = None,
     limit: int | None = None,
     warmup: int = 30,
+    llm_latency_ms: int | None = None,
 ) -> dict[str, Any]:
     """Start the stack, ingest the dataset (or its first ``limit`` posts), measure; return
-    the figures."""
+    the figures. With ``llm_latency_ms`` the services use the ``scripted`` LLM provider
+    (answers after that many milliseconds) instead of the offline one."""
     levels = levels or dict(DEFAULT_LEVELS)
     tenant = f"bench{uuid.uuid4().hex[:8]}"
     prefix = f"benchgw{uuid.uuid4().hex[:8]}."
@@ -74,7 +76,7 @@ async def run(
     async with scratch_database(dsn, "bench_gateway") as db:
         with (
             tempfile.TemporaryDirectory() as state,
-            _stack(bootstrap, db, neo4j_uri, prefix, Path(state)) as (ports, pids),
+            _stack(bootstrap, db, neo4j_uri, prefix, Path(state), llm_latency_ms) as (ports, pids),
         ):
             try:
                 ingest = await _ingest(bootstrap, prefix, tenant, db, len(posts), limit)
@@ -85,9 +87,12 @@ async def run(
                 figures = await measure(
                     url, key, questions, levels, warmup, pids={**pids, **_infra_pids()}
                 )
+                figures["peak_rss_mb"] = _peak_rss_mb(pids)
+                figures["cache_hit_rate"] = await _cache_hit_rates(ports)
             finally:
                 await _drop_graph(neo4j_uri, tenant)
-    return {"ingest": ingest, **figures}
+    provider = "offline" if llm_latency_ms is None else f"scripted, {llm_latency_ms} ms per call"
+    return {"ingest": ingest, "llm_provider": provider, **figures}
 
 
 async def measure(
@@ -226,6 +231,57 @@ def _cpu_seconds(pids: dict[str, int]) -> dict[str, float]:
     return out
 
 
+def _peak_rss_mb(pids: dict[str, int]) -> dict[str, float]:
+    """Peak resident memory of each process so far (``VmHWM``), in MiB."""
+    out: dict[str, float] = {}
+    for name, pid in pids.items():
+        try:
+            status = Path(f"/proc/{pid}/status").read_text()
+        except OSError:
+            continue
+        found = re.search(r"^VmHWM:\s+(\d+) kB", status, flags=re.M)
+        if found:
+            out[name] = round(int(found.group(1)) / 1024, 1)
+    return out
+
+
+#: Cache counters scraped from each service's /metrics: (service, hits, misses).
+CACHES: Final = {
+    "router_decisions": (
+        "router",
+        "context_router_cache_hits_total",
+        "context_router_cache_misses_total",
+    ),
+    "retrieval_results": (
+        "retrieval",
+        "performance_cache_hits_total",
+        "performance_cache_misses_total",
+    ),
+}
+
+
+async def _cache_hit_rates(ports: dict[str, int]) -> dict[str, dict[str, float | None]]:
+    """Hits, misses and hit rate of each cache over the whole run (warm-up included)."""
+    out: dict[str, dict[str, float | None]] = {}
+    async with httpx.AsyncClient(timeout=10) as http:
+        for cache, (service, hits_name, misses_name) in CACHES.items():
+            text = (await http.get(f"http://127.0.0.1:{ports[service]}/metrics")).text
+            hits, misses = _counter(text, hits_name), _counter(text, misses_name)
+            total = hits + misses
+            out[cache] = {
+                "hits": hits,
+                "misses": misses,
+                "hit_rate": round(hits / total, 3) if total else None,
+            }
+    return out
+
+
+def _counter(exposition: str, name: str) -> float:
+    """The sum of a counter's samples over all its label sets in a Prometheus exposition."""
+    pattern = re.compile(rf"^{re.escape(name)}(?:{{[^}}]*}})?\s+(\S+)$", flags=re.M)
+    return sum(float(v) for v in pattern.findall(exposition))
+
+
 def _infra_pids() -> dict[str, int]:
     """The servers' pids as ``deploy/local/infra.sh status`` reports them."""
     try:
@@ -279,7 +335,12 @@ def _free_port() -> int:
 
 @contextmanager
 def _stack(
-    bootstrap: str, dsn: str, neo4j_uri: str, prefix: str, state: Path
+    bootstrap: str,
+    dsn: str,
+    neo4j_uri: str,
+    prefix: str,
+    state: Path,
+    llm_latency_ms: int | None = None,
 ) -> Iterator[tuple[dict[str, int], dict[str, int]]]:
     """The six services as processes; stopped (SIGTERM, then SIGKILL) on exit."""
     ports = {name: _free_port() for name in SERVICES}
@@ -297,6 +358,8 @@ def _stack(
         "TGI_ROUTER_RATE_LIMIT_PER_S": "100000",
         "TGI_ROUTER_RATE_LIMIT_BURST": "100000",
     }
+    if llm_latency_ms is not None:
+        env |= {"TGI_LLM_PROVIDER": "scripted", "TGI_LLM_SCRIPTED_LATENCY_MS": str(llm_latency_ms)}
     procs: dict[str, subprocess.Popen[bytes]] = {}
     try:
         for name in SERVICES:
@@ -408,8 +471,9 @@ def print_figures(figures: dict[str, Any]) -> None:
             f"\nDataset ingested: {ingest['posts']} posts in {ingest['seconds']} s "
             f"({ingest['posts_per_s']} posts/s)"
         )
+    provider = figures.get("llm_provider", "offline")
     print_table(
-        "POST /v1/rag/query, client-side latency (ms), offline provider",
+        f"POST /v1/rag/query, client-side latency (ms), {provider} LLM",
         [(f"{c} concurrent client(s)", v["latency_ms"]) for c, v in figures["levels"].items()],
     )
     for c, level in figures["levels"].items():
@@ -425,6 +489,10 @@ def print_figures(figures: dict[str, Any]) -> None:
         print(f"    per request: {usage}")
         if "cpu_ms_per_request" in level:
             print(f"    CPU ms per request by process: {level['cpu_ms_per_request']}")
+    if figures.get("peak_rss_mb"):
+        print(f"\n  peak RSS per service (MiB): {figures['peak_rss_mb']}")
+    for cache, rate in figures.get("cache_hit_rate", {}).items():
+        print(f"  cache {cache}: {rate}")
     target = figures["target"]
     verdict = "met" if target["met"] else "MISSED"
     print(f"\n  target p95 ≤ {target['p95_ms_at_10_clients']} ms at 10 clients: {verdict}")
@@ -445,6 +513,11 @@ def cli() -> None:
     parser.add_argument("--warmup", type=int, default=30)
     parser.add_argument("--url", help="measure this running gateway instead")
     parser.add_argument("--key", help="API key for --url")
+    parser.add_argument(
+        "--llm-latency-ms",
+        type=int,
+        help="use the scripted LLM provider answering after this many ms (default: offline)",
+    )
     args = parser.parse_args()
     if args.url:
         if not args.key:
@@ -461,6 +534,7 @@ def cli() -> None:
                 levels=args.requests,
                 limit=args.limit,
                 warmup=args.warmup,
+                llm_latency_ms=args.llm_latency_ms,
             )
         )
     print_figures(figures)

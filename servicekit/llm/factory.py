@@ -10,6 +10,7 @@ from servicekit.llm.metrics import PerformanceMetrics
 from servicekit.llm.openai_compat import OpenAIProvider
 from servicekit.llm.port import ChatProvider
 from servicekit.llm.resilient import ResilientLLM
+from servicekit.llm.scripted import ScriptedProvider
 from servicekit.llm.settings import LLMSettings
 
 
@@ -41,6 +42,8 @@ def build_llm(
             timeout_s=settings.timeout_s,
             transport=transport,
         )
+    elif settings.provider == "scripted":
+        provider = ScriptedProvider(latency_s=settings.scripted_latency_ms / 1000)
     else:
         from servicekit.llm.gigachat_sdk import GigaChatProvider
 

@@ -18,7 +18,7 @@ from typing import Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 
-ProviderName = Literal["offline", "openai", "gigachat"]
+ProviderName = Literal["offline", "openai", "gigachat", "scripted"]
 
 
 class LLMSettings(BaseModel):
@@ -26,7 +26,8 @@ class LLMSettings(BaseModel):
 
     - ``provider``: ``offline`` (default: no model, callers use their extractive or rule-based
       path), ``openai`` (any OpenAI-compatible endpoint; needs ``openai_base_url``) or
-      ``gigachat`` (needs ``gigachat_credentials``, the base64 authorization key).
+      ``gigachat`` (needs ``gigachat_credentials``, the base64 authorization key); ``scripted``
+      answers after ``scripted_latency_ms`` without a model (benchmarks only).
     - ``timeout_s``: the most any one call may take, whatever deadline its caller asks for.
     - ``retries``: extra attempts after a transient failure, ``retry_backoff_s`` apart at first.
     - ``breaker_failures`` consecutive failures open the circuit for ``breaker_reset_s``.
@@ -46,6 +47,7 @@ class LLMSettings(BaseModel):
     gigachat_auth_url: str | None = None
     gigachat_verify_ssl: bool = True
     gigachat_ca_bundle: str | None = None
+    scripted_latency_ms: int = Field(default=0, ge=0, le=600_000)
     timeout_s: float = Field(default=30.0, gt=0, le=600)
     retries: int = Field(default=2, ge=0, le=10)
     retry_backoff_s: float = Field(default=0.2, ge=0, le=60)
@@ -77,6 +79,7 @@ class LLMSettingsFields(BaseModel):
     llm_gigachat_auth_url: str | None = None
     llm_gigachat_verify_ssl: bool = True
     llm_gigachat_ca_bundle: str | None = None
+    llm_scripted_latency_ms: int = Field(default=0, ge=0, le=600_000)
     llm_timeout_s: float = Field(default=30.0, gt=0, le=600)
     llm_retries: int = Field(default=2, ge=0, le=10)
     llm_retry_backoff_s: float = Field(default=0.2, ge=0, le=60)
