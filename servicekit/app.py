@@ -21,6 +21,7 @@ from fastapi import FastAPI, Response
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
+from opentelemetry.sdk.trace import TracerProvider
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from contracts.registry import REGISTRY
@@ -28,6 +29,7 @@ from servicekit.clock import Clock, SystemClock
 from servicekit.consumer import BatchHandler, EventConsumer, Handler
 from servicekit.deadletter import DeadLetterSender
 from servicekit.kafka import MAX_REQUEST_BYTES, make_broker
+from servicekit.lag import DEFAULT_INTERVAL_S, LagSampler
 from servicekit.lifecycle import LifecyclePublisher
 from servicekit.logging import get_logger
 from servicekit.metrics import KitMetrics, build_kit_metrics
@@ -36,6 +38,7 @@ from servicekit.rpc import RequestReplyClient
 from servicekit.settings import ServiceSettings
 from servicekit.startup import wait_for
 from servicekit.topics import ensure_topics
+from servicekit.tracing import instrument_fastapi, process_tracer_provider
 
 Hook = Callable[[], Awaitable[None]]
 Check = Callable[[], Awaitable[object]]
@@ -66,12 +69,19 @@ class ServiceKit:
         clock: Clock | None = None,
         metrics: KitMetrics | None = None,
         ensure_topics: bool = True,
+        tracer_provider: TracerProvider | None = None,
+        lag_interval_s: float = DEFAULT_INTERVAL_S,
     ) -> None:
+        """``tracer_provider`` defaults to the process's (:mod:`servicekit.tracing`; None when
+        ``OTEL_SDK_DISABLED=true``); consumer lag is sampled every ``lag_interval_s``."""
         self.settings = settings
         self.clock: Clock = clock or SystemClock()
         self.metrics = metrics or build_kit_metrics()
         self.instance_id = settings.instance_id or uuid.uuid4().hex[:12]
-        self.broker: KafkaBroker = make_broker(settings, self.metrics)
+        self.tracer_provider = tracer_provider or process_tracer_provider(
+            settings.service_name, settings.version, self.instance_id
+        )
+        self.broker: KafkaBroker = make_broker(settings, self.metrics, self.tracer_provider)
         self.publisher = Publisher(self.broker, settings, self.metrics, self.clock)
         self.lifecycle = LifecyclePublisher(self.publisher, settings.service_name, self.metrics)
         self.consumers: dict[str, EventConsumer] = {}
@@ -83,6 +93,8 @@ class ServiceKit:
         self._background: list[tuple[str, Hook]] = []
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._task_errors: dict[str, str] = {}
+        self._lag_interval_s = lag_interval_s
+        self._lag_task: asyncio.Task[None] | None = None
         self._state = _State()
 
     # -- registration (before start) -------------------------------------------------------
@@ -200,6 +212,7 @@ class ServiceKit:
         await self.broker.start()
         for name, loop in self._background:
             self._tasks[name] = asyncio.create_task(self._supervise(name, loop), name=name)
+        self._lag_task = asyncio.create_task(self.lag_sampler().run(), name="consumer-lag")
         self._state.started = True
         self.metrics.ready.set(1)
         _log.info("service_started", consumers=sorted(self.consumers), group=s.group_id)
@@ -208,10 +221,12 @@ class ServiceKit:
         """Stop consuming (in-flight messages finish), then run shutdown hooks."""
         self._state.started = False
         self.metrics.ready.set(0)
-        for task in self._tasks.values():
+        tasks = [*self._tasks.values(), *([self._lag_task] if self._lag_task else [])]
+        for task in tasks:
             task.cancel()
-        await asyncio.gather(*self._tasks.values(), return_exceptions=True)
+        await asyncio.gather(*tasks, return_exceptions=True)
         self._tasks.clear()
+        self._lag_task = None
         await self.broker.stop()
         for hook in reversed(self._shutdown):
             try:
@@ -219,6 +234,16 @@ class ServiceKit:
             except Exception as exc:
                 _log.warning("shutdown_hook_failed", error=repr(exc))
         _log.info("service_stopped")
+
+    def lag_sampler(self) -> LagSampler:
+        """What fills ``tgi_consumer_lag_messages{topic}`` for this instance's consumers."""
+        topics = {self.settings.topic(t): t for t in self.consumers}
+        return LagSampler(
+            self.metrics.consumer_lag,
+            self.broker.subscribers,
+            topics,
+            interval_s=self._lag_interval_s,
+        )
 
     async def readiness(self) -> tuple[bool, dict[str, str]]:
         """Whether the service is ready, with a reason per failing part."""
@@ -257,6 +282,8 @@ class ServiceKit:
                 await kit.stop()
 
         app.router.lifespan_context = lifespan
+        if self.tracer_provider is not None:
+            instrument_fastapi(app, self.tracer_provider)
         app.add_api_route("/health", _health, methods=["GET"], tags=["ops"])
         app.add_api_route("/ready", self._ready_endpoint, methods=["GET"], tags=["ops"])
         app.add_api_route(

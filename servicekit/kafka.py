@@ -2,7 +2,8 @@
 
 The broker never auto-commits: every subscriber the runtime declares uses manual
 acknowledgement, and :mod:`servicekit.consumer` commits an offset only after the handler
-finished (or the message was safely dead-lettered).
+finished (or the message was safely dead-lettered). With a tracer provider it also carries
+OpenTelemetry's W3C trace context in the message headers (:mod:`servicekit.tracing`).
 """
 
 from __future__ import annotations
@@ -13,17 +14,26 @@ from typing import Any
 from faststream.kafka import KafkaBroker
 from faststream.kafka.prometheus import KafkaPrometheusMiddleware
 from faststream.security import SASLPlaintext, SASLScram256, SASLScram512
+from opentelemetry.sdk.trace import TracerProvider
 
 from servicekit.metrics import KitMetrics
 from servicekit.settings import ServiceSettings
+from servicekit.tracing import kafka_middleware
 
 #: Producer and fetch ceilings: larger than the per-message limit so an oversized message can
 #: still be consumed and dead-lettered whole (the broker allows 16 MiB locally).
 MAX_REQUEST_BYTES = 16 * 1024 * 1024
 
 
-def make_broker(settings: ServiceSettings, metrics: KitMetrics) -> KafkaBroker:
-    """A broker with Prometheus middleware, sized for large dead letters, no auto-commit."""
+def make_broker(
+    settings: ServiceSettings,
+    metrics: KitMetrics,
+    tracer_provider: TracerProvider | None = None,
+) -> KafkaBroker:
+    """A broker with Prometheus middleware (and tracing with ``tracer_provider``), sized for
+    large dead letters, no auto-commit."""
+    # Tracing goes first (outermost), so the metrics and the handler run inside its span.
+    tracing: list[Any] = [kafka_middleware(tracer_provider)] if tracer_provider else []
     return KafkaBroker(
         settings.kafka_bootstrap,
         client_id=f"{settings.service_name}-{settings.instance_id or 'main'}",
@@ -33,10 +43,11 @@ def make_broker(settings: ServiceSettings, metrics: KitMetrics) -> KafkaBroker:
         linger_ms=settings.kafka_linger_ms,
         security=_security(settings),
         middlewares=[
+            *tracing,
             KafkaPrometheusMiddleware(
                 registry=metrics.registry,
                 app_name=settings.service_name,
-            )
+            ),
         ],
         graceful_timeout=15.0,
         logger=None,

@@ -1,7 +1,8 @@
 """structlog, configured once per process: JSON when not a TTY, key-value when it is.
 
 Standard-library loggers (uvicorn, aiokafka, faststream) go through the same processors, so
-every line a service writes is one JSON object in production.
+every line a service writes is one JSON object in production; a line written inside a trace
+carries its ``trace_id`` and ``span_id``.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ import sys
 from typing import Any
 
 import structlog
+
+from servicekit.tracing import add_trace_context
 
 _SECRET_KEYS = ("password", "secret", "token", "api_key", "apikey", "authorization")
 
@@ -31,6 +34,7 @@ def configure_logging(level: str = "INFO", json: bool | None = None, service: st
         structlog.stdlib.add_log_level,
         structlog.stdlib.add_logger_name,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
+        add_trace_context,
         _redact_secrets,
         structlog.processors.StackInfoRenderer(),
         structlog.processors.format_exc_info,

@@ -28,6 +28,7 @@ class KitMetrics:
     rpc_timeouts: Counter
     consumer_paused: Gauge
     ready: Gauge
+    consumer_lag: Gauge
 
 
 def build_kit_metrics(registry: CollectorRegistry | None = None) -> KitMetrics:
@@ -99,4 +100,11 @@ def build_kit_metrics(registry: CollectorRegistry | None = None) -> KitMetrics:
             registry=reg,
         ),
         ready=Gauge("tgi_ready", "1 when the service is ready to serve", registry=reg),
+        consumer_lag=Gauge(
+            "tgi_consumer_lag_messages",
+            "Messages of the topic's partitions assigned to this instance that its consumer "
+            "group has not committed yet (end offset - committed offset), sampled periodically",
+            ["topic"],
+            registry=reg,
+        ),
     )

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Local real infrastructure for integration tests: Kafka (KRaft), PostgreSQL 15, Neo4j 5.26.
-# No Docker: Kafka and Neo4j run from Maven Central jars, Postgres from Debian packages.
+# Local real infrastructure for integration tests: Kafka (KRaft), PostgreSQL 15, Neo4j 5.26,
+# and Prometheus (scraping the six services, loading deploy/prometheus/rules).
+# No Docker: Kafka and Neo4j run from Maven Central jars, Postgres and Prometheus from Debian
+# packages (Prometheus extracted into .cache/prometheus, not installed).
 #
 #   infra.sh fetch   [component...]   download/cache what is needed (idempotent, no server started)
 #   infra.sh up      [component...]   fetch if needed, init state if needed, start, wait until ready
@@ -11,14 +13,14 @@
 #   infra.sh reset                    down all + wipe the state dir data (not the caches)
 #   infra.sh env                      export lines for TGI_KAFKA_BOOTSTRAP, TGI_POSTGRES_DSN, TGI_NEO4J_URI
 #
-# Components: kafka postgres neo4j (default: all three). See deploy/local/README.md.
+# Components: kafka postgres neo4j prometheus (default: all four). See deploy/local/README.md.
 set -euo pipefail
 
 SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
 REPO=$(cd "$SCRIPT_DIR/../.." && pwd -P)
 STATE=$(realpath -m "${TGI_STATE_DIR:-$REPO/.state}")
 CACHE=$(realpath -m "${TGI_CACHE_DIR:-$REPO/.cache}")
-ALL_COMPONENTS=(kafka postgres neo4j)
+ALL_COMPONENTS=(kafka postgres neo4j prometheus)
 
 HOST=127.0.0.1
 KAFKA_PORT=${TGI_KAFKA_PORT:-19092}
@@ -26,10 +28,12 @@ KAFKA_CONTROLLER_PORT=${TGI_KAFKA_CONTROLLER_PORT:-19093}
 POSTGRES_PORT=${TGI_POSTGRES_PORT:-55432}
 POSTGRES_DB=${TGI_POSTGRES_DB:-tgint}
 NEO4J_BOLT_PORT=${TGI_NEO4J_BOLT_PORT:-17687}
+PROMETHEUS_PORT=${TGI_PROMETHEUS_PORT:-19090}
 
 KAFKA_TIMEOUT=${TGI_KAFKA_TIMEOUT:-90}
 NEO4J_TIMEOUT=${TGI_NEO4J_TIMEOUT:-150}
 POSTGRES_TIMEOUT=${TGI_POSTGRES_TIMEOUT:-30}
+PROMETHEUS_TIMEOUT=${TGI_PROMETHEUS_TIMEOUT:-60}
 STOP_TIMEOUT=${TGI_STOP_TIMEOUT:-30}
 # 1 = `up` starts Kafka and Neo4j at the same time (after Postgres). Measured on 2 cores it
 # saves only ~0.5 s of ~11 s and blurs the per-component start-up times, so the default is
@@ -63,6 +67,7 @@ address() {
     kafka) echo "$HOST:$KAFKA_PORT" ;;
     postgres) echo "$HOST:$POSTGRES_PORT" ;;
     neo4j) echo "bolt://$HOST:$NEO4J_BOLT_PORT" ;;
+    prometheus) echo "http://$HOST:$PROMETHEUS_PORT" ;;
   esac
 }
 port_of() {
@@ -70,6 +75,7 @@ port_of() {
     kafka) echo "$KAFKA_PORT" ;;
     postgres) echo "$POSTGRES_PORT" ;;
     neo4j) echo "$NEO4J_BOLT_PORT" ;;
+    prometheus) echo "$PROMETHEUS_PORT" ;;
   esac
 }
 timeout_of() {
@@ -77,6 +83,7 @@ timeout_of() {
     kafka) echo "$KAFKA_TIMEOUT" ;;
     postgres) echo "$POSTGRES_TIMEOUT" ;;
     neo4j) echo "$NEO4J_TIMEOUT" ;;
+    prometheus) echo "$PROMETHEUS_TIMEOUT" ;;
   esac
 }
 
@@ -193,6 +200,7 @@ needles() {
     kafka) echo "kafka.Kafka" "$STATE/kafka/server.properties" ;;
     neo4j) echo "Neo4jServer" "$STATE/neo4j" ;;
     postgres) echo "postgres" "$STATE/postgres/data" ;;
+    prometheus) echo "prometheus" "$STATE/prometheus/prometheus.yml" ;;
   esac
 }
 running_pid() {
@@ -212,7 +220,9 @@ running_pid() {
     local p
     for p in /proc/[0-9]*; do
       p=${p#/proc/}
-      if proc_matches "$p" "${nd[@]}" && [[ $(cat "/proc/$p/comm" 2>/dev/null) == java ]]; then
+      local comm
+      comm=$(cat "/proc/$p/comm" 2>/dev/null || true)
+      if proc_matches "$p" "${nd[@]}" && [[ $comm == java || $comm == prometheus ]]; then
         mkdir -p "$STATE/pids"; echo "$p" >"$pf"; echo "$p"; return 0
       fi
     done
@@ -344,7 +354,7 @@ EOF
   for kv in ${TGI_KAFKA_EXTRA_PROPS:-}; do echo "$kv" >>"$d/server.properties"; done
 }
 
-kafka_jvm_opts=(-Xms256m -Xmx512m -server -XX:+UseG1GC -XX:MaxGCPauseMillis=20
+kafka_jvm_opts=(-Xms256m -Xmx1g -server -XX:+UseG1GC -XX:MaxGCPauseMillis=20
   -XX:InitiatingHeapOccupancyPercent=35 -XX:+ExplicitGCInvokesConcurrent -XX:MaxInlineLevel=15
   -Djava.awt.headless=true -Djava.net.preferIPv4Stack=true)
 kafka_tool_opts=(-Xmx256m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Djava.awt.headless=true
@@ -518,6 +528,53 @@ postgres_stop() { # pid
   log "postgres stopped (pid $pid) in $(elapsed "$t0") s"
 }
 
+# ---------------------------------------------------------------------------- prometheus
+# Debian's package, extracted (not installed) by deploy/prometheus/ensure-promtool.sh.
+PROM_DIR=$(cd "$SCRIPT_DIR/../prometheus" && pwd -P)
+PROM_BIN=
+prometheus_fetch() {
+  [[ -n $PROM_BIN ]] && return 0
+  PROM_BIN=$(TGI_CACHE_DIR=$CACHE "$PROM_DIR/ensure-promtool.sh" prometheus 9>&-) ||
+    die "prometheus: could not obtain Debian's prometheus package"
+}
+
+# The committed config with this machine's service ports and the rules' absolute path.
+prometheus_write_config() {
+  local d=$STATE/prometheus svc port i=0
+  mkdir -p "$d/data"
+  local -a expr=(-e "s#^  - rules/\*\.yml#  - $PROM_DIR/rules/*.yml#"
+    -e "s#\[\"127.0.0.1:19090\"\]#[\"$HOST:$PROMETHEUS_PORT\"]#")
+  for svc in router retrieval digest trend memory dlq; do
+    port=TGI_${svc^^}_HTTP_PORT
+    port=${!port:-$((8080 + i))}
+    expr+=(-e "s#\[\"127.0.0.1:$((8080 + i))\"\]#[\"$HOST:$port\"]#")
+    i=$((i + 1))
+  done
+  {
+    echo "# Generated by deploy/local/infra.sh from deploy/prometheus/prometheus.yml; edit that."
+    sed "${expr[@]}" "$PROM_DIR/prometheus.yml"
+  } >"$d/prometheus.yml"
+}
+
+prometheus_light_ready() { port_open "$PROMETHEUS_PORT"; }
+prometheus_ready() {
+  port_open "$PROMETHEUS_PORT" &&
+    curl -fsS -m 2 "http://$HOST:$PROMETHEUS_PORT/-/ready" >/dev/null 2>&1
+}
+
+prometheus_start() {
+  rotate_log prometheus
+  prometheus_write_config
+  "${PROM_BIN%/prometheus}/promtool" check config "$STATE/prometheus/prometheus.yml" \
+    >>"$(logfile prometheus)" 2>&1 9>&- || fail_with_log prometheus "invalid Prometheus config or rules"
+  launch_detached prometheus "$PROM_BIN" \
+    --config.file="$STATE/prometheus/prometheus.yml" \
+    --storage.tsdb.path="$STATE/prometheus/data" \
+    --storage.tsdb.retention.time="${TGI_PROMETHEUS_RETENTION:-7d}" \
+    --web.listen-address="$HOST:$PROMETHEUS_PORT" \
+    --web.enable-lifecycle
+}
+
 # ---------------------------------------------------------------------------- commands per component
 do_fetch() { "${1}_fetch"; }
 
@@ -629,7 +686,7 @@ main() {
   local c
   for c in "${comps[@]}"; do
     case $c in
-      kafka | postgres | neo4j) ;;
+      kafka | postgres | neo4j | prometheus) ;;
       *) die "unknown component '$c' (expected: ${ALL_COMPONENTS[*]})" ;;
     esac
   done
@@ -675,6 +732,7 @@ main() {
       printf 'export TGI_KAFKA_BOOTSTRAP=%s\n' "$HOST:$KAFKA_PORT"
       printf 'export TGI_POSTGRES_DSN=%s\n' "postgresql://postgres@$HOST:$POSTGRES_PORT/$POSTGRES_DB"
       printf 'export TGI_NEO4J_URI=%s\n' "bolt://$HOST:$NEO4J_BOLT_PORT"
+      printf 'export TGI_PROMETHEUS_URL=%s\n' "http://$HOST:$PROMETHEUS_PORT"
       ;;
     -h | --help | help) usage ;;
     *) warn "unknown command '$cmd'"; usage ;;
