@@ -28,7 +28,7 @@ from contracts.registry import REGISTRY
 from servicekit.clock import Clock, SystemClock
 from servicekit.consumer import BatchHandler, EventConsumer, Handler
 from servicekit.deadletter import DeadLetterSender
-from servicekit.kafka import MAX_REQUEST_BYTES, make_broker
+from servicekit.kafka import MAX_REQUEST_BYTES, admin_options, make_broker
 from servicekit.lag import DEFAULT_INTERVAL_S, LagSampler
 from servicekit.lifecycle import LifecyclePublisher
 from servicekit.logging import get_logger
@@ -205,7 +205,11 @@ class ServiceKit:
         if self._ensure_topics:
             extra = [(self._rpc.reply_topic, 1)] if self._rpc else []
             await ensure_topics(
-                s.kafka_bootstrap, REGISTRY.values(), prefix=s.topic_prefix, extra=extra
+                s.kafka_bootstrap,
+                REGISTRY.values() if s.kafka_create_topics else (),
+                prefix=s.topic_prefix,
+                extra=extra,
+                client_options=admin_options(s),
             )
         for name, hook in self._startup:
             await wait_for(name, hook, timeout_s=s.startup_timeout_s)
@@ -324,7 +328,9 @@ class ServiceKit:
 
     async def _kafka_check(self) -> None:
         admin = AIOKafkaAdminClient(
-            bootstrap_servers=self.settings.kafka_bootstrap, request_timeout_ms=5000
+            bootstrap_servers=self.settings.kafka_bootstrap,
+            request_timeout_ms=5000,
+            **admin_options(self.settings),
         )
         await admin.start()
         try:

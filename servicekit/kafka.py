@@ -54,6 +54,24 @@ def make_broker(
     )
 
 
+def admin_options(settings: ServiceSettings) -> dict[str, Any]:
+    """aiokafka client keyword arguments for the same security as the broker (SSL, SASL), for
+    the admin clients: topic creation and the readiness check."""
+    protocol = settings.kafka_security_protocol
+    if protocol == "PLAINTEXT":
+        return {}
+    options: dict[str, Any] = {"security_protocol": protocol}
+    if protocol.endswith("SSL"):
+        options["ssl_context"] = ssl.create_default_context()
+    if protocol.startswith("SASL"):
+        options["sasl_mechanism"] = settings.kafka_sasl_mechanism or "PLAIN"
+        options["sasl_plain_username"] = settings.kafka_sasl_username or ""
+        options["sasl_plain_password"] = (
+            settings.kafka_sasl_password.get_secret_value() if settings.kafka_sasl_password else ""
+        )
+    return options
+
+
 def _security(settings: ServiceSettings) -> Any:
     protocol = settings.kafka_security_protocol
     if protocol == "PLAINTEXT":

@@ -41,6 +41,9 @@ class ServiceSettings(BaseSettings):
     kafka_sasl_username: str | None = None
     kafka_sasl_password: SecretStr | None = None
     kafka_linger_ms: int = Field(default=0, ge=0, le=1000)
+    kafka_create_topics: bool = True
+    """Create missing registry topics at start (replication 1: dev and tests); turn off where
+    topics are provisioned (the Helm topics job). The instance's reply topic is always made."""
     topic_prefix: str = Field(default="", pattern=r"^[A-Za-z0-9._-]*$")
     consumer_group: str | None = None
     http_host: str = "127.0.0.1"

@@ -1,6 +1,9 @@
 """Creating topics from the contracts registry (dev, tests, and the Helm job).
 
-``python -m servicekit.topics [--bootstrap HOST:PORT] [--prefix P] [--replication N]``
+``python -m servicekit.topics [--bootstrap HOST:PORT] [--prefix P] [--replication N]``; the
+Kafka security settings come from the environment as for every service
+(``TGI_KAFKA_SECURITY_PROTOCOL``, ``TGI_KAFKA_SASL_MECHANISM``, ``TGI_KAFKA_SASL_USERNAME``,
+``TGI_KAFKA_SASL_PASSWORD``).
 """
 
 from __future__ import annotations
@@ -8,12 +11,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from typing import Any, ClassVar
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
+from pydantic_settings import SettingsConfigDict
 
 from contracts.registry import REGISTRY, TopicSpec
+from servicekit.kafka import admin_options
+from servicekit.settings import ServiceSettings, load_settings
 
 #: Topics accept more than consumers process, so an oversized message reaches its consumer and
 #: is dead-lettered with a reason instead of failing at the producer with no trace here.
@@ -27,6 +34,7 @@ async def ensure_topics(
     prefix: str = "",
     replication: int = 1,
     extra: Iterable[tuple[str, int]] = (),
+    client_options: Mapping[str, Any] | None = None,
 ) -> list[str]:
     """Create every missing topic; return the names created. Existing topics are left alone."""
     wanted = [
@@ -45,7 +53,9 @@ async def ensure_topics(
         NewTopic(name=name, num_partitions=parts, replication_factor=replication)
         for name, parts in extra
     ]
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=15000)
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=bootstrap, request_timeout_ms=15000, **(client_options or {})
+    )
     await admin.start()
     try:
         existing = set(await admin.list_topics())
@@ -79,14 +89,27 @@ async def _wait_for_leaders(
         await asyncio.sleep(0.1)
 
 
+class TopicsSettings(ServiceSettings):
+    """The shared ``TGI_`` settings (Kafka security among them) of the topics command."""
+
+    model_config = SettingsConfigDict(frozen=True, extra="ignore", env_prefix="TGI_TOPICS_")
+    service_name: ClassVar[str] = "topics"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description="Create Kafka topics from the registry")
     parser.add_argument("--bootstrap", default="127.0.0.1:19092")
     parser.add_argument("--prefix", default="")
     parser.add_argument("--replication", type=int, default=1)
     args = parser.parse_args()
+    security = load_settings(TopicsSettings)
     created = asyncio.run(
-        ensure_topics(args.bootstrap, prefix=args.prefix, replication=args.replication)
+        ensure_topics(
+            args.bootstrap,
+            prefix=args.prefix,
+            replication=args.replication,
+            client_options=admin_options(security),
+        )
     )
     print(f"topics: {len(REGISTRY)} in registry, {len(created)} created")
     for name in created:

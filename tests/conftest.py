@@ -11,6 +11,7 @@ from pathlib import Path
 
 import asyncpg
 import pytest
+from aiokafka.admin import AIOKafkaAdminClient
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -76,7 +77,41 @@ async def pg_dsn(infra: dict[str, str]) -> AsyncIterator[str]:
         await conn.close()
 
 
+#: Topic prefixes handed out in this test session; their topics are deleted at its end.
+USED_PREFIXES: list[str] = []
+
+
+def new_prefix(stem: str = "t") -> str:
+    """A topic and consumer-group prefix unique to one test; its topics go at session end."""
+    value = f"{stem}{uuid.uuid4().hex[:10]}."
+    USED_PREFIXES.append(value)
+    return value
+
+
 @pytest.fixture
 def prefix() -> str:
     """A topic and consumer-group prefix unique to one test."""
-    return f"t{uuid.uuid4().hex[:10]}."
+    return new_prefix()
+
+
+@pytest.fixture(scope="session", autouse=True)
+async def _delete_test_topics() -> AsyncIterator[None]:
+    """Delete the topics this session's tests created, so a long-lived local broker does not
+    collect thousands of them (each slows its controller and start-up)."""
+    yield
+    if not USED_PREFIXES:
+        return
+    bootstrap = _infra_env().get("TGI_KAFKA_BOOTSTRAP", "")
+    if not bootstrap or not _port_open(bootstrap):
+        return
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=30_000)
+    try:
+        await admin.start()
+        prefixes = tuple(USED_PREFIXES)
+        doomed = [t for t in await admin.list_topics() if t.startswith(prefixes)]
+        for start in range(0, len(doomed), 200):
+            await admin.delete_topics(doomed[start : start + 200], timeout_ms=30_000)
+    except Exception as exc:  # clean-up only: never fail the run for it
+        print(f"\nnote: could not delete test topics: {exc!r}")
+    finally:
+        await admin.close()

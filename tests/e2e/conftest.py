@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, new_prefix
 
 SERVICES = ("memory", "dlq", "retrieval", "trend", "digest", "router")
 
@@ -39,7 +39,7 @@ def _free_port() -> int:
 def stack(
     infra: dict[str, str], pg_dsn: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Stack]:
-    prefix = f"e2e{os.getpid()}."
+    prefix = new_prefix("e2e")
     logs = tmp_path_factory.mktemp("e2e-logs")
     ports = {name: _free_port() for name in SERVICES}
     procs: dict[str, subprocess.Popen[bytes]] = {}

@@ -21,6 +21,7 @@ from services.memory.app import MemoryHandles, build_app
 from services.memory.client import MemoryClient
 from services.memory.domain.episode import EpisodeFilter
 from services.memory.settings import MemorySettings
+from tests.conftest import new_prefix
 from tests.helpers.kafka import eventually
 from tests.helpers.kit import wire
 from tests.unit.memory.api_cases import BAD_REQUESTS
@@ -75,7 +76,7 @@ class Running:
 
 @pytest.fixture(scope="module")
 async def memory(infra: dict[str, str]) -> AsyncIterator[Running]:
-    prefix = f"t{uuid.uuid4().hex[:10]}."
+    prefix = new_prefix()
     async with scratch_database(infra["TGI_POSTGRES_DSN"], "memsvc") as dsn:
         settings = load_settings(
             MemorySettings,

@@ -33,7 +33,7 @@ from services.retrieval.settings import RetrievalSettings
 from services.router import keys as keys_cli
 from services.router.app import build_app as build_router
 from services.router.settings import RouterSettings
-from tests.conftest import ROOT
+from tests.conftest import ROOT, new_prefix
 from tests.helpers.kafka import produce, read_topic
 from tests.helpers.kit import probe_settings, running, wire
 from tools.dataset import channel_posts
@@ -89,7 +89,7 @@ async def indexed(
     infra: dict[str, str], tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[Indexed]:
     bootstrap = infra["TGI_KAFKA_BOOTSTRAP"]
-    prefix = f"t{uuid.uuid4().hex[:10]}."
+    prefix = new_prefix()
     tenant_a, tenant_b = f"a{uuid.uuid4().hex[:8]}", f"b{uuid.uuid4().hex[:8]}"
     posts_a, posts_b = _posts()
     async with scratch_database(infra["TGI_POSTGRES_DSN"], "routersvc") as dsn:

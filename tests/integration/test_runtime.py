@@ -218,3 +218,19 @@ async def test_bad_input_is_dead_lettered_with_reason_and_consumer_goes_on(
     else:
         assert kept == value
     assert processed == [2]
+
+
+async def test_topic_creation_can_be_left_to_provisioning(bootstrap: str, prefix: str) -> None:
+    """With ``kafka_create_topics`` off, a kit creates only its own reply topic."""
+    from aiokafka.admin import AIOKafkaAdminClient
+
+    kit = ServiceKit(probe_settings(bootstrap, prefix, kafka_create_topics=False))
+    rpc = kit.rpc()
+    async with running(kit):
+        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+        await admin.start()
+        try:
+            mine = sorted(t for t in await admin.list_topics() if t.startswith(prefix))
+        finally:
+            await admin.close()
+    assert mine == [rpc.reply_topic]
