@@ -354,6 +354,7 @@ def _stack(
         "TGI_LOG_LEVEL": "WARNING",
         "TGI_RETRIEVAL_QDRANT_EDGE_PATH": str(state / "qdrant-edge"),
         "TGI_ROUTER_MEMORY_URL": f"http://127.0.0.1:{ports['memory']}",
+        "TGI_ROUTER_DIGEST_URL": f"http://127.0.0.1:{ports['digest']}",
         # The benchmark measures latency, not the rate limit.
         "TGI_ROUTER_RATE_LIMIT_PER_S": "100000",
         "TGI_ROUTER_RATE_LIMIT_BURST": "100000",

@@ -2,23 +2,54 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+
+from fastapi import FastAPI
 
 from servicekit.app import ServiceApp, ServiceKit
 from servicekit.clock import Clock
+from servicekit.llm import LLMClient, build_llm
 from servicekit.postgres import PostgresResource
+from services.digest import api
+from services.digest.adapters.postgres_posts import PostgresPostSource
+from services.digest.adapters.postgres_store import PostgresRunStore
 from services.digest.handlers import digest_requested, retrieval_completed
+from services.digest.metrics import DigestMetrics, build_digest_metrics
+from services.digest.ports import PostSource
+from services.digest.runner import DigestRunner, StepHook
 from services.digest.settings import DigestSettings
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
+@dataclass(frozen=True)
+class DigestDeps:
+    """What tests may replace: the post source (default: ``retrieval.posts``), the LLM
+    (default: from settings; None is the offline provider) and a hook after each step."""
+
+    posts: PostSource | None = None
+    llm: LLMClient | None = None
+    after_step: StepHook | None = None
+
+
+@dataclass(frozen=True)
+class DigestHandles:
+    """What ``ServiceApp.deps`` holds for tests and tools."""
+
+    runner: DigestRunner
+    store: PostgresRunStore
+    metrics: DigestMetrics
+
+
 def build_app(
-    settings: DigestSettings, deps: Any = None, *, clock: Clock | None = None
+    settings: DigestSettings, deps: DigestDeps | None = None, *, clock: Clock | None = None
 ) -> ServiceApp:
-    """Wire the digest service: handlers, hooks, readiness checks; connects on start."""
+    """Wire the digest service: Postgres (migrations), the runner, the consumers and the
+    manifest API. The LLM is built from settings unless ``deps`` gives one."""
+    deps = deps or DigestDeps()
     kit = ServiceKit(settings, clock=clock)
+    metrics = build_digest_metrics(kit.metrics.registry)
     db = PostgresResource(
         str(settings.postgres_dsn),
         schema="digest",
@@ -28,6 +59,25 @@ def build_app(
     kit.on_startup("postgres", db.start)
     kit.on_shutdown(db.close)
     kit.add_readiness_check("postgres", db.check)
-    kit.consume("digest.requested.v1", digest_requested.make_handler(kit.lifecycle))
+    llm = deps.llm
+    if llm is None:
+        built = build_llm(settings.llm_settings(), metrics=metrics.perf, clock=kit.clock)
+        if built is not None:
+            kit.on_shutdown(built.aclose)
+        llm = built
+    store = PostgresRunStore(db)
+    runner = DigestRunner(
+        deps.posts or PostgresPostSource(db),
+        store,
+        llm=llm,
+        params=settings.run_params(),
+        after_step=deps.after_step,
+    )
+    kit.consume(
+        "digest.requested.v1",
+        digest_requested.make_handler(runner, kit.publisher, kit.lifecycle, metrics, kit.clock),
+    )
     kit.consume("retrieval.completed.v1", retrieval_completed.make_handler(kit.lifecycle))
-    return kit.build(deps=deps)
+    http = FastAPI(title="digest")
+    http.include_router(api.build_router(store))
+    return kit.build(http, deps=DigestHandles(runner=runner, store=store, metrics=metrics))

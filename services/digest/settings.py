@@ -7,10 +7,13 @@ from typing import ClassVar
 from pydantic import Field, PostgresDsn
 from pydantic_settings import SettingsConfigDict
 
+from servicekit.llm import LLMSettingsFields
 from servicekit.settings import ServiceSettings
+from services.digest.llm import MAX_CALLS, MAX_TOKENS
+from services.digest.runner import RunParams
 
 
-class DigestSettings(ServiceSettings):
+class DigestSettings(ServiceSettings, LLMSettingsFields):
     """Everything the digest service reads from its environment."""
 
     model_config = SettingsConfigDict(frozen=True, extra="ignore", env_prefix="TGI_DIGEST_")
@@ -19,3 +22,21 @@ class DigestSettings(ServiceSettings):
 
     postgres_dsn: PostgresDsn
     postgres_pool_size: int = Field(default=10, ge=1, le=100)
+    max_posts: int = Field(default=20_000, ge=100, le=200_000)
+    """Posts read per window at most (the newest are kept)."""
+    min_posts: int = Field(default=20, ge=0)
+    """Fewer posts than this in the window: a smart run widens it once (x2)."""
+    max_items: int = Field(default=8, ge=1, le=30)
+    budget_max_llm_calls: int = Field(default=MAX_CALLS, ge=0, le=MAX_CALLS)
+    budget_max_tokens: int = Field(default=MAX_TOKENS, ge=0, le=MAX_TOKENS)
+
+    def run_params(self) -> RunParams:
+        """The runner's limits."""
+        return RunParams(
+            max_posts=self.max_posts,
+            min_posts=self.min_posts,
+            max_items=self.max_items,
+            llm_timeout_s=self.llm_timeout_s,
+            max_llm_calls=self.budget_max_llm_calls,
+            max_tokens=self.budget_max_tokens,
+        )

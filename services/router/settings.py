@@ -85,7 +85,7 @@ class RouterSettings(ServiceSettings, LLMSettingsFields):
     memory_url: str | None = "http://127.0.0.1:8084"
     """Episodic memory's read API (status questions); unset = runs table only."""
     memory_timeout_s: float = Field(default=0.3, gt=0, le=10)
-    digest_url: str | None = None
+    digest_url: str | None = "http://127.0.0.1:8082"
     """The digest service's HTTP API; ``/v1/runs/{id}/manifest`` is proxied there when set."""
     trend_timeout_s: float = Field(default=3.0, gt=0, le=60)
     digest_discovery_top_k: int = Field(default=20, ge=1, le=20)

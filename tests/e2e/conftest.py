@@ -51,6 +51,8 @@ def stack(
         "TGI_LOG_JSON": "true",
         "TGI_RETRIEVAL_QDRANT_EDGE_PATH": str(logs / "qdrant-edge"),
         "TGI_NEO4J_URI": infra["TGI_NEO4J_URI"],
+        "TGI_ROUTER_MEMORY_URL": f"http://127.0.0.1:{ports['memory']}",
+        "TGI_ROUTER_DIGEST_URL": f"http://127.0.0.1:{ports['digest']}",
     }
     for name in SERVICES:
         env = {**base_env, f"TGI_{name.upper()}_HTTP_PORT": str(ports[name])}

@@ -1,0 +1,1 @@
+"""Pure logic of the digest service: no I/O, deterministic for the same input."""
