@@ -36,6 +36,7 @@ from contracts.v1 import (
     ReportTrends,
     RetrieveDocuments,
     TrendDetected,
+    TrendsReported,
 )
 
 __all__ = ["REGISTRY", "TopicSpec", "get_spec", "parse_envelope", "payload_model"]
@@ -101,6 +102,11 @@ _SPECS: Final = (
         producers=("trend",), consumers=(EXTERNAL,),
     ),
     TopicSpec(
+        event_type="trend.reported", version=1, kind="event", model=TrendsReported,
+        key="tenant_id:request_id", partitions=3, retention_ms=_WEEK,
+        producers=("trend",), consumers=(EXTERNAL,),
+    ),
+    TopicSpec(
         event_type="lifecycle", version=1, kind="event", model=LifecycleEvent,
         key="tenant_id:run_id", partitions=3, retention_ms=_WEEK,
         producers=SERVICES, consumers=("memory", "dlq"),
@@ -146,9 +152,9 @@ def parse_envelope(raw: bytes | Mapping[str, Any], *, topic: str | None = None) 
 
     ``raw`` is the Kafka message value or an already decoded JSON object. With ``topic``,
     the envelope must belong on that topic. The result is an ``Envelope[<payload model>]``.
-    Raises ``InvalidEnvelope`` (not JSON, not an object, oversized, bad envelope fields,
-    wrong topic), ``UnknownEventType``, ``UnknownSchemaVersion`` or ``InvalidPayload``; all
-    are ``ContractError``.
+    Raises ``InvalidEnvelope`` (not JSON, nested too deeply, not an object, oversized, bad
+    envelope fields, wrong topic), ``UnknownEventType``, ``UnknownSchemaVersion`` or
+    ``InvalidPayload``; all are ``ContractError``.
     """
     data = _decode(raw)
     event_type, version = data.get("event_type"), data.get("schema_version")
@@ -175,6 +181,8 @@ def _decode(raw: bytes | Mapping[str, Any]) -> Mapping[str, Any]:
             data = json.loads(raw)
         except (UnicodeDecodeError, ValueError) as exc:
             raise InvalidEnvelope(f"message is not UTF-8 JSON: {exc}") from exc
+        except RecursionError as exc:  # JSON nested deeper than the decoder follows
+            raise InvalidEnvelope(f"message JSON is nested too deeply: {exc}") from exc
     else:
         data = raw
     if not isinstance(data, Mapping):

@@ -16,7 +16,7 @@ from contracts.v1.retrieval import (
     RetrievedDocument,
     RetrieveDocuments,
 )
-from contracts.v1.trend import ReportTrends, TrendDetected
+from contracts.v1.trend import ReportTrends, TrendDetected, TrendsReported
 
 __all__ = [
     "AnswerQuery",
@@ -41,6 +41,7 @@ __all__ = [
     "RetrieveDocuments",
     "RetrievedDocument",
     "TrendDetected",
+    "TrendsReported",
     "Usage",
     "post_id",
     "split_post_id",

@@ -1,4 +1,4 @@
-"""``trend.requested.v1`` and ``trend.detected.v1``."""
+"""``trend.requested.v1``, ``trend.detected.v1`` and ``trend.reported.v1``."""
 
 from typing import Annotated, Literal, Self
 
@@ -24,7 +24,9 @@ TrendKind = Literal["emerging", "stable"]
 class ReportTrends(ContractModel):
     """Report the current trends, at most ``limit`` (command).
 
-    Each trend found is published as a ``TrendDetected`` carrying this ``request_id``.
+    Answered by exactly one ``TrendsReported`` carrying this ``request_id`` (its list may be
+    empty): to the request's ``reply-to`` topic when it names one, else on
+    ``trend.reported.v1``.
     """
 
     request_id: Id
@@ -71,3 +73,20 @@ class TrendDetected(ContractModel):
         if self.window_start > self.window_end:
             raise ValueError("window_start must not be after window_end")
         return self
+
+
+class TrendsReported(ContractModel):
+    """The answer to one ``ReportTrends``: the tenant's current trends (event).
+
+    Exactly one per request, also when nothing trends (``trends`` is then empty), so a
+    requester never has to guess whether more replies are coming. ``trends`` holds emerging
+    trends first (most significant first), then stable ones (largest first), at most the
+    request's ``limit``, re-ranked for the persona when one was given; each carries the
+    ``request_id``. A redelivered request is answered again with the same event id.
+    """
+
+    request_id: Id
+    trends: Annotated[list[TrendDetected], Field(max_length=50)] = Field(default_factory=list)
+    as_of: UtcDatetime | None = None
+    """The tenant's event-time clock when answered (its newest processed post); ``None``
+    when no post of the tenant was processed yet."""

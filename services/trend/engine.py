@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from contracts.envelope import derived_event_id
@@ -36,6 +37,16 @@ from services.trend.ports import Detection, DetectionSink, HeldPost, TrendStore
 from services.trend.render import to_payload
 
 _log = get_logger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    """The answer to one ``ReportTrends``."""
+
+    cards: list[TrendCard]
+    """Emerging first (most significant first), then stable (largest first)."""
+    as_of: datetime | None
+    """The tenant's event-time clock; ``None`` before its first post."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,8 +149,9 @@ class TrendEngine:
                 return len(pending)
             return 0
 
-    async def report(self, tenant_id: str, request: ReportTrends) -> list[TrendCard]:
-        """The tenant's current trends for ``request`` (kinds, channels, limit, persona)."""
+    async def report(self, tenant_id: str, request: ReportTrends) -> Report:
+        """The tenant's current trends for ``request`` (kinds, channels, limit, persona) and
+        its event-time clock; no trends is an empty list, never an error."""
         async with self._lock:
             state = await self._state(tenant_id)
             cards = state.current(
@@ -147,7 +159,8 @@ class TrendEngine:
                 channels=frozenset(request.channels) if request.channels else None,
                 limit=request.limit,
             )
-        return rank_for_persona(cards, request.persona_id)
+            as_of = state.now
+        return Report(rank_for_persona(cards, request.persona_id), as_of)
 
     def held_count(self) -> int:
         """Posts waiting for the watermark."""

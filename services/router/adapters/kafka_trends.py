@@ -1,11 +1,13 @@
-"""The trend service over Kafka request/reply, gathering *every* reply.
+"""The trend service over Kafka request/reply.
 
-The trend service answers one ``ReportTrends`` with one ``TrendDetected`` per current trend,
-all to the request's reply topic, and with nothing when nothing trends. The kit's
-request/reply client resolves on the first reply only, so this adapter has a reply topic of
-its own (``replies.router-trends.<instance>``, created at start-up) and collects replies by
-``request_id``: until ``limit`` arrived, or ``quiet_s`` passed without another, within the
-deadline. No reply at all before the deadline raises ``ServiceTimeout``.
+The trend service answers one ``ReportTrends`` with exactly one ``TrendsReported`` (its list
+possibly empty) on the request's reply topic; that reply completes the request at once, so "no
+trends" is an empty answer, not a timeout. The kit's request/reply client is not used: this
+adapter has a reply topic of its own (``replies.router-trends.<instance>``, created at
+start-up) and matches replies by ``request_id`` and tenant. A trend service of the previous
+release answered with one ``TrendDetected`` per trend and nothing when nothing trended; those
+replies are still gathered (until ``limit`` arrived, or ``quiet_s`` passed without another).
+No reply at all before the deadline raises ``ServiceTimeout`` (the service is down or busy).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from faststream.kafka.annotations import KafkaMessage
 
 from contracts.errors import ContractError
 from contracts.registry import parse_envelope
-from contracts.v1.trend import ReportTrends, TrendDetected
+from contracts.v1.trend import ReportTrends, TrendDetected, TrendsReported
 from servicekit.app import ServiceKit
 from servicekit.consumer import single_record
 from servicekit.kafka import MAX_REQUEST_BYTES
@@ -38,6 +40,8 @@ class _Gathering:
         self.tenant_id = tenant_id
         self.limit = limit
         self.trends: list[TrendDetected] = []
+        self.complete = False
+        """A ``TrendsReported`` arrived: ``trends`` is the whole answer."""
         self.changed = asyncio.Event()
 
 
@@ -74,19 +78,22 @@ class KafkaTrends:
         subscriber(on_reply)
 
     def on_reply(self, value: bytes) -> None:
-        """One reply: kept when it is a trend for a request still waiting, of its tenant."""
+        """One reply: kept when it answers a request still waiting, of its tenant."""
         try:
             reply = parse_envelope(value)
         except ContractError as exc:
             _log.warning("trend_bad_reply", error=str(exc)[:200])
             return
         payload = reply.payload
-        if not isinstance(payload, TrendDetected) or payload.request_id is None:
+        if not isinstance(payload, TrendsReported | TrendDetected) or payload.request_id is None:
             return
         waiting = self._pending.get(payload.request_id)
-        if waiting is None or waiting.tenant_id != reply.tenant_id:
+        if waiting is None or waiting.tenant_id != reply.tenant_id or waiting.complete:
             return
-        if len(waiting.trends) < waiting.limit:
+        if isinstance(payload, TrendsReported):
+            waiting.trends = list(payload.trends[: waiting.limit])
+            waiting.complete = True
+        elif len(waiting.trends) < waiting.limit:
             waiting.trends.append(payload)
         waiting.changed.set()
 
@@ -104,7 +111,7 @@ class KafkaTrends:
                 )
             except Exception as exc:
                 raise DispatchFailed(f"trend request not published: {exc!r}"[:300]) from exc
-            while len(waiting.trends) < waiting.limit:
+            while not waiting.complete and len(waiting.trends) < waiting.limit:
                 left = deadline - time.monotonic()
                 wait_s = left if not waiting.trends else min(left, self._quiet_s)
                 if wait_s <= 0:
@@ -116,11 +123,11 @@ class KafkaTrends:
                     break
         finally:
             self._pending.pop(command.request_id, None)
-        if not waiting.trends:
+        if not waiting.complete and not waiting.trends:
             raise ServiceTimeout(
-                f"the trend service did not answer within {timeout_s:g} s (it replies only "
-                "when something is trending, so there may be no current trends; or it is "
-                "not running)"
+                f"the trend service did not answer within {timeout_s:g} s: it is not "
+                "running or busy (a trend service older than trend.reported.v1 sends nothing "
+                "when there are no current trends)"
             )
         return TrendReport(command.request_id, trends=waiting.trends)
 

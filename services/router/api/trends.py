@@ -1,6 +1,7 @@
 """``GET /v1/trends``: ask the trend service over Kafka request/reply and wait, bounded.
 
-No reply within the deadline is 504 with a message (the trend service may be busy or not
+The trend service answers with one list; no current trends is 200 with an empty list. No
+reply within the deadline is 504 with a message (the trend service may be busy or not
 running); a request Kafka refused is 503. Never hangs.
 """
 

@@ -1,9 +1,10 @@
 """Trend runs of the smart path: accepted at once (202), finished in the background.
 
-The trend service answers a ``ReportTrends`` from its current clusters within a moment; the
-gateway asks it after accepting the run and completes the run with what came back. No reply
-within the deadline completes the run with no trends and a note (the trend service replies
-only when something trends); a request Kafka refused fails the run.
+The trend service answers a ``ReportTrends`` from its current clusters within a moment, with
+one list (empty when nothing trends); the gateway asks it after accepting the run and
+completes the run with what came back. No reply within the deadline (the trend service is
+down or busy) completes the run with no trends and a note saying so; a request Kafka refused
+fails the run.
 """
 
 from __future__ import annotations

@@ -37,14 +37,19 @@ DESIGN_PRODUCES = {
     },
     "retrieval": {"posts.indexed.v1", "retrieval.completed.v1"},
     "digest": {"digest.completed.v1", "queries.answered.v1", "retrieval.requested.v1"},
-    "trend": {"trend.detected.v1", "queries.answered.v1", "retrieval.requested.v1"},
+    "trend": {
+        "trend.detected.v1",
+        "trend.reported.v1",
+        "queries.answered.v1",
+        "retrieval.requested.v1",
+    },
     "memory": set(),
     "dlq": set(),
 }
 
 
-def test_thirteen_topics_named_after_type_and_version() -> None:
-    assert len(REGISTRY) == 13
+def test_fourteen_topics_named_after_type_and_version() -> None:
+    assert len(REGISTRY) == 14
     for name, spec in REGISTRY.items():
         assert name == spec.name == f"{spec.event_type}.v{spec.version}"
         assert re.fullmatch(r"[a-z]+(\.[a-z]+)*\.v[1-9][0-9]*", name)

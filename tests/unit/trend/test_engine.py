@@ -116,8 +116,34 @@ async def test_report_gives_current_trends_scoped_by_channel_and_kind() -> None:
     engine = _engine(store, Sink())
     await engine.receive(_held(_burst()))
     everything = await engine.report("acme", ReportTrends(request_id="r1"))
-    assert [c.kind for c in everything] == ["emerging"]
-    assert await engine.report("acme", ReportTrends(request_id="r2", kinds=["stable"])) == []
+    assert [c.kind for c in everything.cards] == ["emerging"]
+    assert everything.as_of == _burst()[-1].date
+    stable = await engine.report("acme", ReportTrends(request_id="r2", kinds=["stable"]))
+    assert stable.cards == []
     scoped = await engine.report("acme", ReportTrends(request_id="r3", channels=["ch2"]))
-    assert scoped[0].channels == ("ch2",)
-    assert await engine.report("other", ReportTrends(request_id="r4")) == []
+    assert scoped.cards[0].channels == ("ch2",)
+    nobody = await engine.report("other", ReportTrends(request_id="r4"))
+    assert nobody.cards == []
+    assert nobody.as_of is None
+
+
+async def test_stale_stories_retire_in_the_store_as_event_time_moves_on() -> None:
+    store, sink = MemoryTrendStore(), Sink()
+    engine = _engine(store, sink)
+    (card,) = await engine.receive(_held(_burst()))
+    assert store.stories[("acme", card.trend_id)].status == "active"
+    # 25 h of event time later (ttl 24 h) one post on the same topic arrives.
+    late = indexed(40, channel="ch40", minutes=25 * 60)
+    await engine.receive(_held([late]))
+    assert store.stories[("acme", card.trend_id)].status == "retired"
+    # It founded a new story instead of joining the retired one.
+    (active,) = [s for s in store.stories.values() if s.status == "active"]
+    assert active.story_id != card.trend_id
+    assert [m.post_id for m in active.members] == [late.post_id]
+    # What a restart loads: the active story only, and the clock where it stopped.
+    stored = await store.load("acme", span_buckets=300)
+    assert [s.story_id for s in stored.stories] == [active.story_id]
+    restarted = _engine(store, Sink())
+    report = await restarted.report("acme", ReportTrends(request_id="r5"))
+    assert report.cards == []
+    assert report.as_of == late.date
