@@ -6,7 +6,7 @@ INFRA := deploy/local/infra.sh
 SERVICES := deploy/local/services.sh
 PYTEST_ARGS ?=
 
-.PHONY: help setup lint fmt schemas up down status run test test-unit test-integration bench eval-retrieval eval-router eval-trend clean
+.PHONY: help setup lint fmt schemas up down status run test test-unit test-integration bench eval-retrieval eval-router eval-trend eval-digest deploy-check helm-sync clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -68,6 +68,16 @@ eval-router: .venv/.installed ## Router accuracy per route, LLM escalation, late
 
 eval-trend: .venv/.installed ## Story-pair F1 vs a TF-IDF baseline, trend lead times; reports/eval-trend.json
 	$(PY) -m tools.eval_trend
+
+eval-digest: .venv/.installed ## Digest citation validity, duplicate stories, coverage, compression; reports/eval-digest.json
+	@eval "$$($(INFRA) env)" && $(PY) -m tools.eval_digest
+
+deploy-check: .venv/.installed ## Dockerfile, Helm chart (helm built once from the Go proxy) and Compose checked offline
+	$(PY) deploy/helm/sync_files.py --check
+	$(PY) -m pytest -m deploy tests/deploy $(PYTEST_ARGS)
+
+helm-sync: .venv/.installed ## Copy the alert rules, dashboards and topic topology into the chart
+	$(PY) deploy/helm/sync_files.py
 
 clean: down ## Stop everything and delete all local state (caches stay)
 	@$(INFRA) reset
