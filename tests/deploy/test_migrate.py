@@ -13,6 +13,7 @@ import pytest
 from contracts.spec import SERVICES
 from tests.deploy.settings_names import ROOT
 from tools.migrate import migrations_of
+from tools.scratch import scratch_database
 
 pytestmark = pytest.mark.integration
 
@@ -30,7 +31,13 @@ def _run(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-async def test_applies_every_migration_once(pg_dsn: str) -> None:
+async def test_applies_every_migration_once(infra: dict[str, str]) -> None:
+    # A database of its own: the session's shared one may already hold other tests' schemas.
+    async with scratch_database(infra["TGI_POSTGRES_DSN"], "migrate") as pg_dsn:
+        await _applies_every_migration_once(pg_dsn)
+
+
+async def _applies_every_migration_once(pg_dsn: str) -> None:
     first = _run("--dsn", pg_dsn)
     assert first.returncode == 0, first.stderr
     expected = {s: sorted(p.stem for p in migrations_of(s).glob("*.sql")) for s in SERVICES}
