@@ -6,7 +6,8 @@ Guarantees, per message:
   acknowledged by the broker on ``deadletter.v1``; if the process dies before that, the
   message is delivered again (at least once);
 - bytes that are not a valid envelope of the topic's type and a known version, or are larger
-  than ``max_message_bytes``, are dead-lettered at once as ``invalid``;
+  than ``max_message_bytes`` (or the topic's registry size, when that is larger: a dead
+  letter may carry a whole original record), are dead-lettered at once as ``invalid``;
 - :class:`~servicekit.errors.InvalidMessage` from a handler dead-letters at once;
   any other exception is retried ``handler_retries`` times with exponential backoff, then
   dead-lettered as ``retryable`` for the DLQ service to retry later;
@@ -26,6 +27,7 @@ Guarantees, per message:
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -38,6 +40,7 @@ from contracts import headers as H
 from contracts.envelope import Envelope
 from contracts.errors import ContractError
 from contracts.registry import REGISTRY, parse_envelope
+from contracts.spec import TopicSpec
 from servicekit.clock import Clock
 from servicekit.deadletter import DeadLetterSender
 from servicekit.errors import InvalidMessage, error_category
@@ -49,6 +52,10 @@ from servicekit.metrics import KitMetrics
 from servicekit.settings import ServiceSettings
 
 _log = get_logger(__name__)
+# The registry's default message size; topics sized above it are read up to their own size.
+_DEFAULT_SPEC_BYTES = int(
+    next(f.default for f in dataclasses.fields(TopicSpec) if f.name == "max_message_bytes")  # type: ignore[arg-type]
+)
 
 
 @dataclass(frozen=True)
@@ -272,6 +279,10 @@ class EventConsumer:
 
     def _parse(self, value: bytes, headers: dict[str, str]) -> Envelope[Any]:
         limit = self._settings.max_message_bytes
+        if self._spec.max_message_bytes > _DEFAULT_SPEC_BYTES:
+            # the registry allows this topic more (deadletter.v1 carries a whole original
+            # record in base64): refusing it here would re-dead-letter a good dead letter
+            limit = max(limit, self._spec.max_message_bytes)
         if len(value) > limit:
             raise InvalidMessage(f"message of {len(value)} bytes exceeds the {limit}-byte limit")
         declared = headers.get(H.EVENT_TYPE)

@@ -46,6 +46,10 @@ class Incoming:
     payload: PostIngested
 
 
+Announce = Callable[[list[IndexedPoint]], Awaitable[None]]
+"""Called with the points of a chunk once every store has them (see ``Indexer.index``)."""
+
+
 @dataclass(frozen=True)
 class IndexResult:
     """What one batch did: posts written (new or changed), posts skipped as unchanged, and
@@ -80,8 +84,15 @@ class Indexer:
         self._sparse = sparse
         self._analyze: Analyzer = analyzer or _in_process
 
-    async def index(self, batch: Sequence[Incoming]) -> IndexResult:
+    async def index(
+        self, batch: Sequence[Incoming], *, announce: Announce | None = None
+    ) -> IndexResult:
         """Index ``batch`` (any mix of tenants); raises what a store raises (retryable).
+
+        ``announce`` is awaited with each chunk's written points after the stores took them
+        and *before* they are marked indexed: a crash in between leaves them unmarked, so the
+        redelivered batch writes and announces them again instead of skipping them as
+        unchanged (an announcement is never lost, at worst repeated).
 
         The batch goes through in chunks of ``chunk`` posts as a two-stage pipeline: while
         chunk *n* is written (Postgres, embedding, Qdrant, Neo4j — this process and the
@@ -106,7 +117,7 @@ class Indexer:
                     analysing = asyncio.ensure_future(
                         self._analyze([i.payload.text for i in chunks[n + 1]])
                     )
-                points, same = await self._write(chunk, analyses, clock)
+                points, same = await self._write(chunk, analyses, clock, announce)
                 written += points
                 unchanged += same
         finally:
@@ -115,7 +126,11 @@ class Indexer:
         return IndexResult(written, unchanged, clock.seconds)
 
     async def _write(
-        self, chunk: Sequence[Incoming], analyses: Sequence[Analysis], clock: _Stages
+        self,
+        chunk: Sequence[Incoming],
+        analyses: Sequence[Analysis],
+        clock: _Stages,
+        announce: Announce | None,
     ) -> tuple[list[IndexedPoint], list[str]]:
         """Write one analysed chunk to every store; (points written, ids unchanged)."""
         posts = [_to_post(item, analysis) for item, analysis in zip(chunk, analyses, strict=True)]
@@ -141,6 +156,9 @@ class Indexer:
         clock.lap("embed")
         await asyncio.gather(self._vectors.upsert(points), self._graph.write_posts(changed))
         clock.lap("stores")
+        if announce is not None:
+            await announce(points)
+            clock.lap("announce")
         await self._repo.mark_indexed([(p.tenant_id, p.post_id) for p in changed])
         clock.lap("mark")
         return points, unchanged

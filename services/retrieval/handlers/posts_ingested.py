@@ -29,30 +29,38 @@ def make_handler(
     embedding_model: str,
 ) -> BatchHandler:
     """Index a poll of posts. Idempotent: a redelivered batch rewrites the same rows/points,
-    and posts already fully indexed with the same content are skipped (no event either)."""
+    and posts already fully indexed *and announced* with the same content are skipped (no
+    event either)."""
 
     async def handle(items: list[tuple[Envelope[Any], MessageContext]]) -> None:
         started = time.monotonic()
         causes = {env.payload.natural_key(env.tenant_id): env for env, _ in items}
-        result = await indexer.index([Incoming(env.tenant_id, env.payload) for env, _ in items])
-        # All announcements in flight at once: the producer batches them into a few requests,
-        # where awaiting each acknowledgement in turn cost a broker round trip per post.
-        await asyncio.gather(
-            *(
-                publisher.publish(
-                    publisher.envelope(
-                        _indexed(point, embedding_model),
-                        topic="posts.indexed.v1",
-                        tenant_id=point.post.tenant_id,
-                        causation=causes[point.post.post_id],
-                        idempotency_key=(
-                            f"{point.post.post_id}:{causes[point.post.post_id].idempotency_key}"
+
+        async def announce(points: list[IndexedPoint]) -> None:
+            # All announcements in flight at once: the producer batches them into a few
+            # requests, where awaiting each acknowledgement in turn cost a round trip per post.
+            await asyncio.gather(
+                *(
+                    publisher.publish(
+                        publisher.envelope(
+                            _indexed(point, embedding_model),
+                            topic="posts.indexed.v1",
+                            tenant_id=point.post.tenant_id,
+                            causation=causes[point.post.post_id],
+                            idempotency_key=(
+                                f"{point.post.post_id}:{causes[point.post.post_id].idempotency_key}"
+                            ),
                         ),
-                    ),
-                    key=f"{point.post.tenant_id}:{point.post.channel_id}",
+                        key=f"{point.post.tenant_id}:{point.post.channel_id}",
+                    )
+                    for point in points
                 )
-                for point in result.written
             )
+
+        # Announced before the posts are marked indexed (see Indexer.index): a crash between
+        # the stores and the announcement cannot lose the announcement.
+        result = await indexer.index(
+            [Incoming(env.tenant_id, env.payload) for env, _ in items], announce=announce
         )
         for tenant in {p.post.tenant_id for p in result.written}:
             searcher.invalidate(tenant)

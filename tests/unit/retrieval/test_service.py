@@ -13,7 +13,7 @@ import pytest
 from contracts.v1.posts import PostIngested, PostsDeleted
 from contracts.v1.retrieval import RetrievalFilters, RetrieveDocuments
 from servicekit.cache import TtlLru
-from services.retrieval.domain.model import Analysis
+from services.retrieval.domain.model import Analysis, IndexedPoint
 from services.retrieval.domain.sparse import Bm25Encoder
 from services.retrieval.domain.text.analyze import analyze_batch
 from services.retrieval.indexing import Incoming, Indexer
@@ -299,3 +299,36 @@ async def test_delete_removes_from_every_store(stores) -> None:  # type: ignore[
         "acme", RetrieveDocuments(request_id="r6", query="кратер необычной формы", domain="qa")
     )
     assert "acme:-1001:1" not in [d.post_id for d in answer.documents]
+
+
+async def test_announcement_comes_before_the_mark_and_a_failed_one_leaves_posts_unmarked(
+    stores,  # type: ignore[no-untyped-def]
+) -> None:
+    """A crash between the store writes and the announcement must not lose the announcement:
+    the posts stay unmarked, so the redelivered batch writes and announces them again."""
+    repo, vectors, graph, embedder = stores
+    await vectors.ensure_collection(embedder.dim)
+    indexer = Indexer(
+        repo=repo, vectors=vectors, graph=graph, embedder=embedder, sparse=Bm25Encoder(), chunk=2
+    )
+    batch = [_incoming("acme", c, m, t) for c, m, t in POSTS]
+    announced: list[str] = []
+
+    async def broken(points: list[IndexedPoint]) -> None:
+        raise ConnectionError("kafka down")
+
+    with pytest.raises(ConnectionError):
+        await indexer.index(batch, announce=broken)
+    assert repo.indexed == set()
+
+    async def announce(points: list[IndexedPoint]) -> None:
+        assert not any(("acme", p.post.post_id) in repo.indexed for p in points)
+        announced.extend(p.post.post_id for p in points)
+
+    again = await indexer.index(batch, announce=announce)
+    assert len(again.written) == 4
+    assert announced == [p.post.post_id for p in again.written]
+    assert len(repo.indexed) == 4
+    third = await indexer.index(batch, announce=announce)
+    assert third.written == []
+    assert len(announced) == 4
