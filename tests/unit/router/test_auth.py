@@ -19,7 +19,9 @@ QUESTION = {"text": "кратер необычной формы"}
 
 
 def _jwt(secret: str = JWT_SECRET, **claims: Any) -> str:
-    body = {"tenant": "acme", "sub": "bob", "exp": int(time.time()) + 600, **claims}
+    # Valid for a day: parametrised tokens are made at collection, and the whole suite may run
+    # for longer than minutes before these tests do.
+    body = {"tenant": "acme", "sub": "bob", "exp": int(time.time()) + 86_400, **claims}
     return jwt.encode({k: v for k, v in body.items() if v is not None}, secret, algorithm="HS256")
 
 
