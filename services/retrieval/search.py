@@ -77,6 +77,9 @@ class Searcher:
         self._cache = cache
         self._tuning = tuning or SearchTuning()
         self._metrics = metrics or SearchMetrics()
+        # Bumped by invalidate(): an answer computed while the tenant's posts changed is not
+        # cached, or it would outlive the change (a deleted post served from the cache).
+        self._generation: dict[str, int] = {}
 
     async def search_many(
         self, requests: Sequence[tuple[str, RetrieveDocuments]]
@@ -84,6 +87,7 @@ class Searcher:
         """Answer several requests at once: one embedding call for all their queries."""
         results: list[DocumentsRetrieved | None] = []
         pending: list[int] = []
+        generations = {tenant: self._generation.get(tenant, 0) for tenant, _ in requests}
         for n, (tenant, request) in enumerate(requests):
             cached = self._cache.get(_cache_key(tenant, request))
             self._metrics.on_cache(cached is not None)
@@ -106,7 +110,8 @@ class Searcher:
         )
         for n, answer in zip(pending, answers, strict=True):
             results[n] = answer
-            if not answer.degraded_legs:
+            tenant = requests[n][0]
+            if not answer.degraded_legs and self._generation.get(tenant, 0) == generations[tenant]:
                 self._cache.put(_cache_key(*requests[n]), answer)
         return [r for r in results if r is not None]
 
@@ -115,7 +120,9 @@ class Searcher:
         return (await self.search_many([(tenant_id, request)]))[0]
 
     def invalidate(self, tenant_id: str) -> None:
-        """Forget cached answers of a tenant (its posts changed)."""
+        """Forget cached answers of a tenant (its posts changed), including answers still
+        being computed."""
+        self._generation[tenant_id] = self._generation.get(tenant_id, 0) + 1
         self._cache.invalidate(lambda key: isinstance(key, tuple) and key[0] == tenant_id)
 
     async def _search(

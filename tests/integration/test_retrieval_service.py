@@ -3,6 +3,7 @@ searchable over request/reply, isolated per tenant, deletable."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from datetime import UTC, datetime
@@ -100,11 +101,14 @@ async def test_index_search_isolate_delete(
         )
         value, headers = wire(deleted)
         await produce(bootstrap, prefix + "posts.deleted.v1", value, headers=headers)
-        for _ in range(50):
+        # The delete is consumed asynchronously: ask until it took effect (30 s at most).
+        deadline = asyncio.get_running_loop().time() + 30
+        while True:
             again = await rpc.request(
                 _request(tenant, "кратер необычной формы", requester), timeout_s=20
             )
             if f"{tenant}:-1001000724666:1" not in [d.post_id for d in again.payload.documents]:
                 break
-        else:
-            pytest.fail("deleted post still returned")
+            if asyncio.get_running_loop().time() > deadline:
+                pytest.fail("deleted post still returned")
+            await asyncio.sleep(0.2)

@@ -332,3 +332,30 @@ async def test_announcement_comes_before_the_mark_and_a_failed_one_leaves_posts_
     third = await indexer.index(batch, announce=announce)
     assert third.written == []
     assert len(announced) == 4
+
+
+async def test_an_answer_computed_across_an_invalidation_is_not_cached(stores) -> None:  # type: ignore[no-untyped-def]
+    """A search in flight while the tenant's posts change must not put its (stale) answer into
+    the cache: a deleted post would be served from there for the cache's lifetime."""
+    indexer, searcher = await _wire(stores)
+    await indexer.index([_incoming("acme", c, m, t) for c, m, t in POSTS])
+    _, vectors, _, _ = stores
+    release = asyncio.Event()
+    original = vectors.search_sparse
+
+    async def slow_sparse(*args, **kwargs):  # type: ignore[no-untyped-def]
+        await release.wait()
+        return await original(*args, **kwargs)
+
+    vectors.search_sparse = slow_sparse
+    request = RetrieveDocuments(request_id="r1", query="кратер необычной формы", domain="qa")
+    in_flight = asyncio.create_task(searcher.search("acme", request))
+    await asyncio.sleep(0.01)
+    searcher.invalidate("acme")  # e.g. posts.deleted arrived meanwhile
+    release.set()
+    first = await in_flight
+    assert first.cache_hit is False
+    again = await searcher.search("acme", request)
+    assert again.cache_hit is False  # recomputed, not the answer from before the change
+    third = await searcher.search("acme", request)
+    assert third.cache_hit is True  # an answer computed after the change is cached as usual
