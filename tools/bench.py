@@ -265,11 +265,6 @@ def _previous() -> dict[str, Any]:
     doc: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
     for key in ("target", "measured_at", "machine"):
         doc.pop(key, None)
-    if "sections_measured_at" not in doc:
-        # A report from before sections were dated: its sections share its one time.
-        doc["sections_measured_at"] = {
-            s: "before 2026-11-24T11:00:00+00:00" for s in doc.get("sections", [])
-        }
     return doc
 
 
