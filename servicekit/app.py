@@ -25,6 +25,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from contracts.registry import REGISTRY
+from servicekit.auth import ApiGuard, split_tokens
 from servicekit.clock import Clock, SystemClock
 from servicekit.consumer import BatchHandler, EventConsumer, Handler
 from servicekit.deadletter import DeadLetterSender
@@ -35,7 +36,7 @@ from servicekit.logging import get_logger
 from servicekit.metrics import KitMetrics, build_kit_metrics
 from servicekit.publisher import Publisher
 from servicekit.rpc import RequestReplyClient
-from servicekit.settings import ServiceSettings
+from servicekit.settings import ServiceSettings, env_names
 from servicekit.startup import wait_for
 from servicekit.topics import ensure_topics
 from servicekit.tracing import instrument_fastapi, process_tracer_provider
@@ -84,6 +85,12 @@ class ServiceKit:
         self.broker: KafkaBroker = make_broker(settings, self.metrics, self.tracer_provider)
         self.publisher = Publisher(self.broker, settings, self.metrics, self.clock)
         self.lifecycle = LifecyclePublisher(self.publisher, settings.service_name, self.metrics)
+        own = env_names(type(settings), "api_tokens")[0]
+        self.api_guard = ApiGuard(
+            split_tokens(settings.internal_token, settings.api_tokens),
+            missing_hint=f"set TGI_INTERNAL_TOKEN or {own}",
+        )
+        """The dependency guarding the service's own REST API (:mod:`servicekit.auth`)."""
         self.consumers: dict[str, EventConsumer] = {}
         self._rpc: RequestReplyClient | None = None
         self._ensure_topics = ensure_topics

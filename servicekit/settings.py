@@ -18,6 +18,7 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
+from servicekit.auth import MIN_TOKEN_CHARS, split_tokens
 from servicekit.errors import ConfigError
 
 SHARED_PREFIX = "TGI_"
@@ -58,6 +59,22 @@ class ServiceSettings(BaseSettings):
     dlq_pause_s: float = Field(default=300.0, ge=0)
     startup_timeout_s: float = Field(default=60.0, gt=0)
     instance_id: str | None = None
+    internal_token: SecretStr | None = None
+    """The bearer token our services present to each other's internal APIs and accept on
+    them (memory, digest manifests, DLQ); one value per deployment (``TGI_INTERNAL_TOKEN``).
+    Without it the internal APIs refuse every request."""
+    api_tokens: SecretStr | None = None
+    """More bearer tokens this service's internal API accepts, comma-separated: operators'
+    tokens for the DLQ, or the next internal token during a rotation."""
+
+    @model_validator(mode="after")
+    def _strong_tokens(self) -> ServiceSettings:
+        for token in split_tokens(self.internal_token, self.api_tokens):
+            if len(token) < MIN_TOKEN_CHARS:
+                raise ValueError(
+                    f"internal_token and api_tokens need at least {MIN_TOKEN_CHARS} characters"
+                )
+        return self
 
     @model_validator(mode="after")
     def _no_placeholder_secrets(self) -> ServiceSettings:

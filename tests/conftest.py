@@ -13,6 +13,8 @@ import asyncpg
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient
 
+from tests.helpers import auth  # noqa: F401  # sets TGI_INTERNAL_TOKEN before any settings load
+
 ROOT = Path(__file__).resolve().parent.parent
 
 

@@ -13,7 +13,7 @@ cleanup() { if [[ ${#started[@]} -gt 0 ]]; then $INFRA down "${started[@]}" || t
 trap cleanup EXIT
 if [[ ${#started[@]} -gt 0 ]]; then $INFRA up "${started[@]}"; fi
 eval "$($INFRA env)"
-export TGI_KAFKA_BOOTSTRAP TGI_POSTGRES_DSN TGI_NEO4J_URI
+export TGI_KAFKA_BOOTSTRAP TGI_POSTGRES_DSN TGI_NEO4J_URI TGI_INTERNAL_TOKEN
 t0=$SECONDS
 set +e
 .venv/bin/python -m pytest -p no:cacheprovider "$@"

@@ -25,6 +25,7 @@ import io
 import os
 import random
 import re
+import secrets
 import signal
 import socket
 import statistics
@@ -353,6 +354,9 @@ def _stack(
         "TGI_LOG_JSON": "true",
         "TGI_LOG_LEVEL": "WARNING",
         "TGI_RETRIEVAL_QDRANT_EDGE_PATH": str(state / "qdrant-edge"),
+        # The router reads memory and manifests with the internal token (one per bench run
+        # unless the environment has the deployment's).
+        "TGI_INTERNAL_TOKEN": os.environ.get("TGI_INTERNAL_TOKEN") or secrets.token_urlsafe(24),
         "TGI_ROUTER_MEMORY_URL": f"http://127.0.0.1:{ports['memory']}",
         "TGI_ROUTER_DIGEST_URL": f"http://127.0.0.1:{ports['digest']}",
         # The benchmark measures latency, not the rate limit.

@@ -22,6 +22,7 @@ import argparse
 import asyncio
 import os
 import random
+import secrets
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -40,6 +41,7 @@ from contracts.envelope import derived_event_id, make_envelope
 from contracts.registry import REGISTRY
 from contracts.v1.lifecycle import LifecycleEvent, LifecycleKind
 from servicekit.app import ServiceApp
+from servicekit.auth import bearer_headers
 from servicekit.logging import configure_logging
 from servicekit.settings import load_settings
 from servicekit.topics import ensure_topics
@@ -51,6 +53,7 @@ from tools.report import percentiles_ms, print_table
 from tools.scratch import scratch_database
 
 TENANTS = 1000
+TOKEN = secrets.token_urlsafe(24)  # the in-process memory API's internal token
 RUN: list[LifecycleKind] = ["run_started", "retry", "quality_low", "error", "run_completed"]
 _COLUMNS = [
     "event_id",
@@ -88,6 +91,7 @@ async def run(
                 postgres_dsn=bench_dsn,
                 retention_days=400,  # keep the year of bulk-loaded rows
                 log_level="WARNING",
+                internal_token=TOKEN,
             )
         )
         try:
@@ -246,7 +250,9 @@ async def _reads(
     store = handles.episodes
     transport = httpx.ASGITransport(app=app.http)
     out: dict[str, dict[str, float]] = {}
-    async with httpx.AsyncClient(transport=transport, base_url="http://memory") as http:
+    async with httpx.AsyncClient(
+        transport=transport, base_url="http://memory", headers=bearer_headers(TOKEN)
+    ) as http:
 
         async def api(path: str, params: dict[str, Any]) -> None:
             response = await http.get(path, params=params)

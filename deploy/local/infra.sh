@@ -11,7 +11,8 @@
 #   infra.sh restart [component...]
 #   infra.sh status  [component...]   one line per component: running/stopped, pid, address
 #   infra.sh reset                    down all + wipe the state dir data (not the caches)
-#   infra.sh env                      export lines for TGI_KAFKA_BOOTSTRAP, TGI_POSTGRES_DSN, TGI_NEO4J_URI
+#   infra.sh env                      export lines for TGI_KAFKA_BOOTSTRAP, TGI_POSTGRES_DSN, TGI_NEO4J_URI,
+#                                     TGI_PROMETHEUS_URL and TGI_INTERNAL_TOKEN
 #
 # Components: kafka postgres neo4j prometheus (default: all four). See deploy/local/README.md.
 set -euo pipefail
@@ -60,6 +61,17 @@ now() { date +%s.%N; }
 elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
 
 logfile() { echo "$STATE/logs/$1.log"; }
+# The local deployment's internal API token (servicekit/auth.py): $TGI_INTERNAL_TOKEN if set,
+# else one made once, kept in $STATE/internal-token (mode 600).
+internal_token() {
+  if [[ -n ${TGI_INTERNAL_TOKEN:-} ]]; then printf '%s' "$TGI_INTERNAL_TOKEN"; return; fi
+  local f="$STATE/internal-token"
+  if [[ ! -s $f ]]; then
+    mkdir -p "$STATE"
+    (umask 077; head -c 24 /dev/urandom | base64 | tr '+/' '-_' >"$f.tmp") && mv "$f.tmp" "$f"
+  fi
+  cat "$f"
+}
 pidfile() { echo "$STATE/pids/$1.pid"; }
 
 address() {
@@ -733,6 +745,7 @@ main() {
       printf 'export TGI_POSTGRES_DSN=%s\n' "postgresql://postgres@$HOST:$POSTGRES_PORT/$POSTGRES_DB"
       printf 'export TGI_NEO4J_URI=%s\n' "bolt://$HOST:$NEO4J_BOLT_PORT"
       printf 'export TGI_PROMETHEUS_URL=%s\n' "http://$HOST:$PROMETHEUS_PORT"
+      printf 'export TGI_INTERNAL_TOKEN=%s\n' "$(internal_token)"
       ;;
     -h | --help | help) usage ;;
     *) warn "unknown command '$cmd'"; usage ;;

@@ -15,7 +15,7 @@ READY_TIMEOUT="${TGI_READY_TIMEOUT:-90}"
 mkdir -p "$STATE/logs" "$STATE/pids"
 cd "$ROOT"
 eval "$("$ROOT/deploy/local/infra.sh" env)"
-export TGI_KAFKA_BOOTSTRAP TGI_POSTGRES_DSN TGI_NEO4J_URI
+export TGI_KAFKA_BOOTSTRAP TGI_POSTGRES_DSN TGI_NEO4J_URI TGI_INTERNAL_TOKEN
 export TGI_LOG_JSON="${TGI_LOG_JSON:-true}"
 
 pid_of() { local f="$STATE/pids/$1.pid"; [[ -f $f ]] && cat "$f" || true; }

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
 from servicekit.app import ServiceApp, ServiceKit
 from servicekit.clock import Clock
@@ -79,5 +79,5 @@ def build_app(
     )
     kit.consume("retrieval.completed.v1", retrieval_completed.make_handler(kit.lifecycle))
     http = FastAPI(title="digest")
-    http.include_router(api.build_router(store))
+    http.include_router(api.build_router(store), dependencies=[Depends(kit.api_guard)])
     return kit.build(http, deps=DigestHandles(runner=runner, store=store, metrics=metrics))

@@ -14,9 +14,10 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, FastAPI, Header, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, FastAPI, Header, HTTPException, Query, Request
 from fastapi.responses import JSONResponse
 
+from servicekit.auth import ApiGuard
 from services.dlq.api_models import (
     MAX_LIMIT,
     ActionBody,
@@ -44,9 +45,9 @@ from services.dlq.operator import Operator
 from services.dlq.ports import EntryQuery
 
 
-def mount(app: FastAPI, operator: Operator) -> None:
-    """Add the operator routes and their error mapping to ``app``."""
-    app.include_router(_router(operator))
+def mount(app: FastAPI, operator: Operator, guard: ApiGuard) -> None:
+    """Add the operator routes (behind ``guard``) and their error mapping to ``app``."""
+    app.include_router(_router(operator), dependencies=[Depends(guard)])
     app.add_exception_handler(EntryNotFound, _not_found)
     app.add_exception_handler(ActionRefused, _refused)
     app.add_exception_handler(StoreUnavailable, _unavailable)

@@ -120,7 +120,7 @@ def build_app(
         summary="Dead letters: storage, retries with exponential backoff, parking, replay",
         version=settings.version,
     )
-    api.mount(http, operator)
+    api.mount(http, operator, kit.api_guard)
     parts = DlqParts(
         db=db,
         retry_store=retry_store,

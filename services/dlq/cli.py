@@ -9,7 +9,11 @@
   (``replay --status failed_permanently --topic posts.ingested.v1 --limit 100``)
 - ``stats``
 
-The URL defaults to ``$TGI_DLQ_URL`` or ``http://127.0.0.1:8085``. Exit status: 0 done, 1 the
+The URL defaults to ``$TGI_DLQ_URL`` or ``http://127.0.0.1:8085``. The API wants a bearer
+token: ``--token-file PATH``, else ``$TGI_DLQ_TOKEN`` (an operator's token, one of the
+service's ``TGI_DLQ_API_TOKENS``), else ``$TGI_INTERNAL_TOKEN`` (``make up`` keeps the local
+one in ``.state/internal-token``). Tokens are not taken on the command line, where ``ps``
+would show them. Exit status: 0 done, 1 the
 API refused (the message says why), 2 bad arguments, 3 the API could not be reached.
 """
 
@@ -22,6 +26,8 @@ import sys
 from typing import Any, TextIO
 
 import httpx
+
+from servicekit.auth import bearer_headers
 
 DEFAULT_URL = "http://127.0.0.1:8085"
 STATUSES = ("pending", "retrying", "resolved", "parked", "failed_permanently", "purged")
@@ -37,6 +43,11 @@ def main(argv: list[str] | None = None, *, client: httpx.Client | None = None) -
     out: TextIO = sys.stdout
     http = client or httpx.Client(base_url=args.url, timeout=30.0)
     http.headers["X-Operator"] = args.operator
+    try:
+        http.headers.update(bearer_headers(_token(args.token_file)))
+    except OSError as exc:
+        print(f"error: cannot read the token file: {exc}", file=sys.stderr)
+        return 2
     try:
         result = _run(args, http)
     except ApiError as exc:
@@ -63,6 +74,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--url", default=os.environ.get("TGI_DLQ_URL", DEFAULT_URL))
     p.add_argument("--operator", default=os.environ.get("USER", "anonymous") or "anonymous")
     p.add_argument("--json", action="store_true", help="print the API's JSON")
+    p.add_argument("--token-file", help="a file holding the API's bearer token")
     sub = p.add_subparsers(dest="command", required=True)
     ls = sub.add_parser("list", help="list entries, newest first")
     _filters(ls)
@@ -76,6 +88,13 @@ def _parser() -> argparse.ArgumentParser:
         _filters(a)
     sub.add_parser("stats", help="entries by topic and status")
     return p
+
+
+def _token(token_file: str | None) -> str | None:
+    if token_file:
+        with open(token_file, encoding="utf-8") as f:
+            return f.read().strip() or None
+    return os.environ.get("TGI_DLQ_TOKEN") or os.environ.get("TGI_INTERNAL_TOKEN") or None
 
 
 def _filters(p: argparse.ArgumentParser) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
 from servicekit.app import ServiceApp, ServiceKit
 from servicekit.clock import Clock
@@ -86,7 +86,9 @@ def build_app(
         version=settings.version,
         description="Episodic memory: what happened in every pipeline run, per tenant.",
     )
-    http.include_router(api.build_router(deps.episodes, metrics))
+    http.include_router(
+        api.build_router(deps.episodes, metrics), dependencies=[Depends(kit.api_guard)]
+    )
     handles = MemoryHandles(
         episodes=deps.episodes, partitions=deps.partitions, retention=retention, metrics=metrics
     )

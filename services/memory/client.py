@@ -15,8 +15,10 @@ from typing import Any
 from urllib.parse import quote
 
 import httpx
+from pydantic import SecretStr
 
 from contracts.v1.lifecycle import LifecycleKind
+from servicekit.auth import bearer_headers
 from servicekit.clock import Clock, SystemClock
 from servicekit.logging import get_logger
 from services.memory.schemas import EpisodeOut, EpisodePage
@@ -33,15 +35,20 @@ class MemoryClient:
         *,
         timeout_s: float = 0.3,
         cooldown_s: float = 2.0,
+        token: SecretStr | str | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         clock: Clock | None = None,
     ) -> None:
+        """``token`` is the memory API's bearer token (the deployment's internal token)."""
         self._timeout_s = timeout_s
         self._cooldown_s = cooldown_s
         self._clock: Clock = clock or SystemClock()
         self._quiet_until = float("-inf")
         self._http = httpx.AsyncClient(
-            base_url=base_url.rstrip("/"), timeout=timeout_s, transport=transport
+            base_url=base_url.rstrip("/"),
+            timeout=timeout_s,
+            transport=transport,
+            headers=bearer_headers(token),
         )
 
     async def recent(

@@ -196,13 +196,16 @@ def _real_deps(settings: RouterSettings, kit: ServiceKit, perf: PerformanceMetri
     episodes = None
     if settings.memory_url:
         memory = MemoryClient(
-            settings.memory_url, timeout_s=settings.memory_timeout_s, clock=kit.clock
+            settings.memory_url,
+            timeout_s=settings.memory_timeout_s,
+            token=settings.internal_token,
+            clock=kit.clock,
         )
         kit.on_shutdown(memory.aclose)
         episodes = memory
     manifests: ManifestSource = NoManifests()
     if settings.digest_url:
-        http_manifests = HttpManifests(settings.digest_url)
+        http_manifests = HttpManifests(settings.digest_url, token=settings.internal_token)
         kit.on_shutdown(http_manifests.aclose)
         manifests = http_manifests
     return RouterDeps(

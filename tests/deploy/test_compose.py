@@ -20,7 +20,7 @@ COMPOSE: dict[str, Any] = yaml.safe_load(TEXT)
 STACK = COMPOSE["services"]
 SERVERS = ("kafka", "postgres", "qdrant", "neo4j", "prometheus", "grafana")
 JOBS = ("topics", "migrate")
-REQUIRED = ("POSTGRES_PASSWORD", "NEO4J_PASSWORD", "GRAFANA_ADMIN_PASSWORD")
+REQUIRED = ("POSTGRES_PASSWORD", "NEO4J_PASSWORD", "GRAFANA_ADMIN_PASSWORD", "INTERNAL_TOKEN")
 
 
 def test_every_server_job_and_service_is_there() -> None:

@@ -227,8 +227,14 @@ def test_every_credential_comes_from_its_secret(render: Render) -> None:
     }
     base = {"TGI_POSTGRES_DSN": ("tgint-postgres", "url"), **kafka}
     openai = {"TGI_LLM_OPENAI_API_KEY": ("tgint-openai", "api-key")}
+    internal = {"TGI_INTERNAL_TOKEN": ("tgint-internal", "api-token")}
     expected = {
-        "router": {**base, **openai, "TGI_ROUTER_JWT_SECRET": ("tgint-jwt", "jwt-secret")},
+        "router": {
+            **base,
+            **openai,
+            **internal,
+            "TGI_ROUTER_JWT_SECRET": ("tgint-jwt", "jwt-secret"),
+        },
         "retrieval": {
             **base,
             "TGI_RETRIEVAL_NEO4J_USER": ("tgint-neo4j", "username"),
@@ -236,10 +242,10 @@ def test_every_credential_comes_from_its_secret(render: Render) -> None:
             "TGI_RETRIEVAL_QDRANT_API_KEY": ("tgint-qdrant", "api-key"),
             "TGI_RETRIEVAL_GIGACHAT_CREDENTIALS": ("tgint-gigachat", "credentials"),
         },
-        "digest": {**base, **openai},
+        "digest": {**base, **openai, **internal},
         "trend": base,
-        "memory": base,
-        "dlq": base,
+        "memory": {**base, **internal},
+        "dlq": {**base, **internal, "TGI_DLQ_API_TOKENS": ("tgint-dlq-operators", "tokens")},
     }
     for service, refs in expected.items():
         deployment = by_kind(docs, "Deployment")[f"{FULLNAME}-{service}"]
@@ -256,7 +262,7 @@ def test_every_credential_comes_from_its_secret(render: Render) -> None:
     for config in by_kind(docs, "ConfigMap").values():
         for key in config["data"]:
             assert not any(
-                w in key for w in ("PASSWORD", "API_KEY", "CREDENTIALS", "SECRET", "DSN")
+                w in key for w in ("PASSWORD", "API_KEY", "CREDENTIALS", "SECRET", "DSN", "TOKEN")
             )
     ingress = by_kind(docs, "Ingress")[f"{FULLNAME}-router"]
     assert ingress["spec"]["tls"] == [

@@ -41,6 +41,7 @@ from services.digest.app import MIGRATIONS, DigestDeps, build_app
 from services.digest.runner import DigestRunner
 from services.digest.settings import DigestSettings
 from tests.conftest import ROOT
+from tests.helpers.auth import INTERNAL_HEADERS
 from tests.helpers.kafka import eventually, produce, read_topic
 from tests.helpers.kit import running, wire
 from tools.bench_digest import load_window
@@ -144,7 +145,9 @@ async def test_one_day_digest_cites_resolve_no_duplicates_top_covered_and_idempo
         await _request(bootstrap, prefix, _command(run_id, channels))
         results = await _results(bootstrap, prefix, run_id, 2)
         transport = httpx.ASGITransport(app=app.http)
-        async with httpx.AsyncClient(transport=transport, base_url="http://digest") as http:
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://digest", headers=INTERNAL_HEADERS
+        ) as http:
             found = await http.get(f"/v1/runs/{run_id}/manifest", params={"tenant_id": TENANT})
             other = await http.get(f"/v1/runs/{run_id}/manifest", params={"tenant_id": "other"})
     assert first["status"] == "completed", first

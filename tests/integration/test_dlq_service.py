@@ -16,6 +16,7 @@ from servicekit.app import ServiceKit
 from servicekit.consumer import MessageContext
 from servicekit.errors import InvalidMessage, RetryableError
 from services.dlq.domain.states import Status
+from tests.helpers.auth import INTERNAL_HEADERS
 from tests.helpers.kafka import eventually, produce, read_topic
 from tests.helpers.kit import post_envelope, probe_settings, running, wire
 from tests.unit.dlq.live import (
@@ -203,7 +204,9 @@ async def test_operator_park_replay_purge_end_to_end_each_recorded(
     async with running_dlq(settings) as dlq, running(probe):
         transport = httpx.ASGITransport(app=dlq.http)
         ops = httpx.AsyncClient(
-            transport=transport, base_url="http://dlq", headers={"X-Operator": "ann"}
+            transport=transport,
+            base_url="http://dlq",
+            headers={"X-Operator": "ann", **INTERNAL_HEADERS},
         )
         await _publish(bootstrap, prefix, post_envelope(1))
         await _publish(bootstrap, prefix, post_envelope(2))

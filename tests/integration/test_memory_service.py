@@ -22,6 +22,7 @@ from services.memory.client import MemoryClient
 from services.memory.domain.episode import EpisodeFilter
 from services.memory.settings import MemorySettings
 from tests.conftest import new_prefix
+from tests.helpers.auth import INTERNAL_HEADERS, INTERNAL_TOKEN
 from tests.helpers.kafka import eventually
 from tests.helpers.kit import wire
 from tests.unit.memory.api_cases import BAD_REQUESTS
@@ -89,7 +90,9 @@ async def memory(infra: dict[str, str]) -> AsyncIterator[Running]:
         await app.kit.start()
         transport = httpx.ASGITransport(app=app.http)
         try:
-            async with httpx.AsyncClient(transport=transport, base_url="http://memory") as http:
+            async with httpx.AsyncClient(
+                transport=transport, base_url="http://memory", headers=INTERNAL_HEADERS
+            ) as http:
                 yield Running(app, http, prefix)
         finally:
             await app.kit.stop()
@@ -228,7 +231,9 @@ async def test_client_reads_from_the_running_service(memory: Running) -> None:
         ]
     )
     transport = httpx.ASGITransport(app=memory.app.http)
-    async with MemoryClient("http://memory", transport=transport, timeout_s=2.0) as client:
+    async with MemoryClient(
+        "http://memory", transport=transport, timeout_s=2.0, token=INTERNAL_TOKEN
+    ) as client:
         recent = await client.recent(tenant, limit=5)
         timeline = await client.timeline(tenant, "follow-up")
     assert recent is not None

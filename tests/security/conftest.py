@@ -119,6 +119,7 @@ async def secure(
         "dsn_password": "pgpw" + uuid.uuid4().hex,
         "openai_api_key": "sk-test" + uuid.uuid4().hex,
         "gigachat_credentials": "gc" + uuid.uuid4().hex,
+        "internal_token": "int-" + uuid.uuid4().hex,
     }
     dsn = _with_password(pg_dsn, secrets["dsn_password"])
     env = fleet_env(
@@ -131,6 +132,7 @@ async def secure(
     env.update(
         {
             "TGI_ROUTER_JWT_SECRET": secrets["jwt_secret"],
+            "TGI_INTERNAL_TOKEN": secrets["internal_token"],
             "TGI_LLM_OPENAI_API_KEY": secrets["openai_api_key"],
             "TGI_LLM_GIGACHAT_CREDENTIALS": secrets["gigachat_credentials"],
             "TGI_RETRIEVAL_OPENAI_API_KEY": secrets["openai_api_key"],

@@ -80,6 +80,47 @@ async def test_every_endpoint_but_health_ready_metrics_needs_a_credential(
             assert (await http.get(secure.url(path))).status_code in (200, 503), path
 
 
+async def test_internal_apis_need_the_internal_token_and_refuse_tenant_credentials(
+    secure: SecureStack,
+) -> None:
+    """Memory, digest and DLQ answer only our services and operators: no credential, a random
+    bearer, or tenant A's gateway key or JWT gets 401 on every operation of their OpenAPI."""
+    a = secure.a
+    bad_credentials: list[dict[str, str]] = [
+        {},
+        {"Authorization": "Bearer " + "int-" + uuid.uuid4().hex},
+        {"Authorization": f"Bearer {a.key}"},
+        {"X-API-Key": a.key},
+        {"Authorization": "Bearer " + _jwt(secure, a.name)},
+        {"Authorization": secure.secrets["internal_token"]},  # no scheme
+    ]
+    internal = {"Authorization": "Bearer " + secure.secrets["internal_token"]}
+    fleet = secure.fleet
+    async with httpx.AsyncClient(timeout=30) as http:
+        for service in ("memory", "digest", "dlq"):
+            doc = (await http.get(fleet.url(service, "/openapi.json"))).json()
+            operations = [
+                (method.upper(), path)
+                for path, item in doc["paths"].items()
+                for method in item
+                if path not in OPEN
+            ]
+            assert operations, service
+            for method, path in operations:
+                url = fleet.url(service, _concrete(path))
+                for headers in bad_credentials:
+                    r = await http.request(method, url, json={}, headers=headers)
+                    assert r.status_code == 401, (service, method, path, headers, r.text)
+                    assert r.headers["www-authenticate"] == "Bearer"
+        # the token opens them: tenant A's episodes through memory, the DLQ's stats
+        episodes = await http.get(
+            fleet.url("memory", "/v1/episodes"), params={"tenant_id": a.name}, headers=internal
+        )
+        assert episodes.status_code == 200, episodes.text
+        stats = await http.get(fleet.url("dlq", "/v1/stats"), headers=internal)
+        assert stats.status_code == 200, stats.text
+
+
 async def test_tenant_b_gets_nothing_of_tenant_a_through_any_endpoint(secure: SecureStack) -> None:
     a, b = secure.a, secure.b
     as_a = {"X-API-Key": a.key}

@@ -6,15 +6,22 @@ from typing import Any
 from urllib.parse import quote
 
 import httpx
+from pydantic import SecretStr
 
+from servicekit.auth import bearer_headers
 from services.router.errors import DispatchFailed, ServiceTimeout
 
 
 class HttpManifests:
     """:class:`~services.router.ports.ManifestSource` over ``GET {base}/v1/runs/{id}/manifest``."""
 
-    def __init__(self, base_url: str, *, timeout_s: float = 2.0) -> None:
-        self._http = httpx.AsyncClient(base_url=base_url.rstrip("/"), timeout=timeout_s)
+    def __init__(
+        self, base_url: str, *, token: SecretStr | None = None, timeout_s: float = 2.0
+    ) -> None:
+        """``token`` is the digest API's bearer token (the deployment's internal token)."""
+        self._http = httpx.AsyncClient(
+            base_url=base_url.rstrip("/"), timeout=timeout_s, headers=bearer_headers(token)
+        )
 
     async def manifest(self, tenant_id: str, run_id: str) -> dict[str, Any] | None:
         path = f"/v1/runs/{quote(run_id, safe='')}/manifest"

@@ -13,6 +13,7 @@ from fastapi import FastAPI
 
 from services.dlq import api
 from services.dlq.domain.states import Status
+from tests.helpers.auth import INTERNAL_HEADERS, test_guard
 from tests.unit.dlq.letters import POSTS, T0, dead_letter
 from tests.unit.dlq.wiring import PREFIX, Rig
 
@@ -37,9 +38,11 @@ async def rig() -> Rig:
 @pytest.fixture
 async def client(rig: Rig) -> AsyncIterator[httpx.AsyncClient]:
     app = FastAPI()
-    api.mount(app, rig.operator)
+    api.mount(app, rig.operator, test_guard())
     transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://dlq") as c:
+    async with httpx.AsyncClient(
+        transport=transport, base_url="http://dlq", headers=INTERNAL_HEADERS
+    ) as c:
         yield c
 
 

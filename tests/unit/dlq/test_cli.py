@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import warnings
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -16,6 +17,7 @@ with warnings.catch_warnings():  # Starlette's notice about its own httpx depend
 
 from services.dlq import api, cli
 from services.dlq.domain.states import Status
+from tests.helpers.auth import INTERNAL_HEADERS, test_guard
 from tests.unit.dlq.letters import dead_letter
 from tests.unit.dlq.wiring import Rig
 
@@ -30,8 +32,8 @@ def rig() -> Rig:
 @pytest.fixture
 def http(rig: Rig) -> Iterator[TestClient]:
     app = FastAPI()
-    api.mount(app, rig.operator)
-    with TestClient(app) as client:
+    api.mount(app, rig.operator, test_guard())
+    with TestClient(app, headers=INTERNAL_HEADERS) as client:
         yield client
 
 
@@ -107,3 +109,41 @@ def test_unreachable_api_exits_3(capsys: pytest.CaptureFixture[str]) -> None:
     client = httpx.Client(base_url="http://dlq", transport=httpx.MockTransport(refuse))
     assert cli.main(["stats"], client=client) == 3
     assert "cannot reach" in capsys.readouterr().err
+
+
+def test_the_token_comes_from_a_file_or_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    seen: list[str | None] = []
+
+    def record(request: httpx.Request) -> httpx.Response:
+        seen.append(request.headers.get("authorization"))
+        return httpx.Response(200, json={"by_topic": [], "oldest_pending_age_s": None})
+
+    def client() -> httpx.Client:
+        return httpx.Client(base_url="http://dlq", transport=httpx.MockTransport(record))
+
+    monkeypatch.setenv("TGI_INTERNAL_TOKEN", "internal-0123456789abcdef")
+    monkeypatch.delenv("TGI_DLQ_TOKEN", raising=False)
+    cli.main(["--json", "stats"], client=client())
+    monkeypatch.setenv("TGI_DLQ_TOKEN", "operator-0123456789abcdef")
+    cli.main(["--json", "stats"], client=client())
+    token_file = tmp_path / "token"
+    token_file.write_text("from-file-0123456789abcdef\n")
+    cli.main(["--token-file", str(token_file), "--json", "stats"], client=client())
+    assert seen == [
+        "Bearer internal-0123456789abcdef",
+        "Bearer operator-0123456789abcdef",
+        "Bearer from-file-0123456789abcdef",
+    ]
+    assert cli.main(["--token-file", str(tmp_path / "missing"), "stats"], client=client()) == 2
+    assert "cannot read the token file" in capsys.readouterr().err
+
+
+def test_a_refused_token_exits_1_saying_so(
+    http: TestClient, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("TGI_DLQ_TOKEN", "not-the-token-0123456789")
+    http.headers.pop("authorization")
+    assert cli.main(["stats"], client=http) == 1
+    assert "401: missing or invalid bearer token" in capsys.readouterr().err

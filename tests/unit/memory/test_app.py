@@ -13,6 +13,7 @@ from servicekit.clock import ManualClock
 from servicekit.settings import load_settings
 from services.memory.app import MemoryDeps, MemoryHandles, build_app
 from services.memory.settings import MemorySettings
+from tests.helpers.auth import INTERNAL_HEADERS
 from tests.helpers.kit import wire
 from tests.unit.memory.factories import T0, lifecycle
 from tests.unit.memory.fakes import FakeEpisodes, FakePartitions
@@ -50,7 +51,9 @@ async def test_published_events_are_stored_once_and_readable() -> None:
     assert {k[0] for k in store.rows} == {a.event_id, b.event_id}
     assert letters == []
     transport = httpx.ASGITransport(app=app.http)
-    async with httpx.AsyncClient(transport=transport, base_url="http://m") as client:
+    async with httpx.AsyncClient(
+        transport=transport, base_url="http://m", headers=INTERNAL_HEADERS
+    ) as client:
         body = (await client.get("/v1/runs/run-1/timeline", params={"tenant_id": "acme"})).json()
     assert [i["kind"] for i in body["items"]] == ["run_started", "run_completed"]
 

@@ -9,8 +9,9 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
+from servicekit.auth import ApiGuard
 from servicekit.clock import ManualClock
 from services.memory.api import build_router
 from services.memory.client import MemoryClient
@@ -130,3 +131,24 @@ async def test_reads_episodes_from_the_api(metrics: MemoryMetrics) -> None:
             rows[4].event_id,
         ]
         assert await client.recent("nobody") == []
+
+
+async def test_the_client_presents_its_token_and_a_wrong_one_gives_none(
+    metrics: MemoryMetrics,
+) -> None:
+    store = FakeEpisodes()
+    await store.add([episode(tenant="acme")])
+    app = FastAPI()
+    guard = ApiGuard(["memory-token-0123456789"], missing_hint="(test)")
+    app.include_router(build_router(store, metrics), dependencies=[Depends(guard)])
+    transport = httpx.ASGITransport(app=app)
+    async with MemoryClient(
+        "http://memory", token="memory-token-0123456789", transport=transport
+    ) as client:
+        assert [e.tenant_id for e in await client.recent("acme") or []] == ["acme"]
+    async with MemoryClient(
+        "http://memory", token="wrong-token-0123456789", transport=transport
+    ) as c:
+        assert await c.recent("acme") is None
+    async with MemoryClient("http://memory", transport=transport) as c:
+        assert await c.recent("acme") is None

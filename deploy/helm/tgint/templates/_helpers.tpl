@@ -161,6 +161,16 @@ Called once, from configmap.yaml.
     secretKeyRef: {name: {{ $v.llm.gigachat.existingSecret | quote }}, key: {{ $v.llm.gigachat.credentialsKey | quote }}}
 {{- end }}
 {{- end }}
+{{- if has .name (list "router" "memory" "digest" "dlq") }}
+- name: TGI_INTERNAL_TOKEN
+  valueFrom:
+    secretKeyRef: {name: {{ $v.internalApi.existingSecret | quote }}, key: {{ $v.internalApi.tokenKey | quote }}}
+{{- end }}
+{{- if and (eq .name "dlq") $v.internalApi.operatorSecret }}
+- name: TGI_DLQ_API_TOKENS
+  valueFrom:
+    secretKeyRef: {name: {{ $v.internalApi.operatorSecret | quote }}, key: {{ $v.internalApi.operatorKey | quote }}}
+{{- end }}
 {{- if and (eq .name "router") $v.router.jwt.existingSecret }}
 - name: TGI_ROUTER_JWT_SECRET
   valueFrom:
