@@ -1,11 +1,13 @@
-"""SIGKILL every service while a stream of 10 000 real posts and 200 Kafka queries flows.
+"""SIGKILL every service while a stream of 10 000 real posts, 200 Kafka queries and 40
+digest requests flows.
 
-One stream, six services as processes; router, retrieval, trend, memory and dlq are each
-killed (the whole process group, workers included) at a point of the stream and restarted.
+One stream, six services as processes; retrieval, router, trend, memory, dlq and digest are
+each killed (the whole process group, workers included) at a point of the stream and restarted.
 Afterwards every post is in every store exactly once (Postgres rows, Qdrant points, Neo4j Post
-nodes, the trend service's inbox or story members), every query has exactly one answer (one
-event id, however often it was re-sent), every lifecycle event on the bus is stored once in
-episodic memory, and every poison message of the stream is parked once in the DLQ.
+nodes, the trend service's inbox or story members), every query and every digest request has
+exactly one answer (one event id, however often it was re-sent) and one stored digest, every
+lifecycle event on the bus is stored once in episodic memory, and every poison message of the
+stream is parked once in the DLQ.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import neo4j
 import pytest
 
 from contracts.envelope import Envelope, make_envelope
+from contracts.v1.digest import GenerateDigest
 from contracts.v1.posts import PostIngested
 from contracts.v1.queries import AnswerQuery
 from services.retrieval.adapters.qdrant_edge_store import QdrantEdgeStore
@@ -36,10 +39,18 @@ pytestmark = [pytest.mark.chaos, pytest.mark.timeout(1200)]
 
 POSTS = int(os.environ.get("TGI_CHAOS_POSTS", "10000"))
 QUERY_EVERY = 50  # one Kafka query per 50 posts: 200 queries for 10 000 posts
+DIGEST_EVERY = 250  # one 1-day channel digest request per 250 posts: 40 for 10 000 posts
 POISON_EVERY = 1000  # one undecodable record per 1000 posts: the DLQ has work when killed
 RATE_PER_S = float(os.environ.get("TGI_CHAOS_RATE", "60"))
 # (service, fraction of the stream published when it is killed)
-FAULTS = (("retrieval", 0.15), ("router", 0.30), ("trend", 0.45), ("memory", 0.60), ("dlq", 0.75))
+FAULTS = (
+    ("retrieval", 0.12),
+    ("router", 0.27),
+    ("trend", 0.42),
+    ("memory", 0.57),
+    ("dlq", 0.72),
+    ("digest", 0.87),
+)
 SETTLE_S = 900.0
 
 
@@ -53,6 +64,7 @@ class Stream:
         self.published = 0
         self.poison = 0
         self.queries: list[str] = []
+        self.digests: list[str] = []
         self.posts: list[Envelope[Any]] = []
 
     async def run(self, posts: list[PostIngested]) -> None:
@@ -78,6 +90,8 @@ class Stream:
                 )
                 if i % QUERY_EVERY == QUERY_EVERY - 1:
                     sends.append(self._query(post, len(self.queries)))
+                if i % DIGEST_EVERY == DIGEST_EVERY - 1:
+                    sends.append(self._digest(post, len(self.digests)))
                 if i % POISON_EVERY == POISON_EVERY // 2:
                     sends.append(self.send_poison())
             await asyncio.gather(*sends)
@@ -111,6 +125,30 @@ class Stream:
             self.prefix + "queries.requested.v1", env, key=f"{self.tenant}:u{n % 5}"
         )
 
+    async def _digest(self, post: PostIngested, n: int) -> None:
+        """A 1-day digest of the post's channel, ending at the post (already published)."""
+        run_id = f"cd{n}"
+        self.digests.append(run_id)
+        env = make_envelope(
+            GenerateDigest(
+                run_id=run_id,
+                user_id=f"u{n % 5}",
+                kind="channel",
+                channels=[post.channel_id],
+                period_days=1,
+                until=post.date,
+                mode="fast" if n % 2 else "smart",
+            ),
+            event_type="digest.requested",
+            schema_version=1,
+            producer="other-team@1",
+            tenant_id=self.tenant,
+            correlation_id=run_id,
+        )
+        await self.producer.send_envelope(
+            self.prefix + "digest.requested.v1", env, key=f"{self.tenant}:{run_id}"
+        )
+
 
 async def _count(pool: asyncpg.Pool, sql: str, *args: Any) -> int:
     return int(await pool.fetchval(sql, *args))
@@ -133,6 +171,9 @@ def _progress(pool: asyncpg.Pool, tenant: str) -> dict[str, Callable[[], Awaitab
         ),
         "memory": lambda: _count(pool, "SELECT count(*) FROM memory.episodes"),
         "dlq": lambda: _count(pool, "SELECT count(*) FROM dlq.dlq_events"),
+        "digest": lambda: _count(
+            pool, "SELECT count(*) FROM digest.digests WHERE tenant_id = $1", tenant
+        ),
     }
 
 
@@ -200,15 +241,19 @@ async def test_sigkill_of_every_service_mid_stream_loses_and_doubles_nothing(
         published_s = time.monotonic() - started
 
         answered: dict[str, set[str]] = {}
+        digested: dict[str, set[str]] = {}
 
         async def settled() -> bool:
             if await progress["retrieval"]() < POSTS or await progress["trend"]() < POSTS:
                 return False
-            answers = await read_all(infra["TGI_KAFKA_BOOTSTRAP"], prefix + "queries.answered.v1")
+            bootstrap = infra["TGI_KAFKA_BOOTSTRAP"]
             answered.clear()
-            for doc in answers:
+            for doc in await read_all(bootstrap, prefix + "queries.answered.v1"):
                 answered.setdefault(doc["payload"]["query_id"], set()).add(doc["event_id"])
-            return set(stream.queries) <= set(answered)
+            digested.clear()
+            for doc in await read_all(bootstrap, prefix + "digest.completed.v1"):
+                digested.setdefault(doc["payload"]["run_id"], set()).add(doc["event_id"])
+            return set(stream.queries) <= set(answered) and set(stream.digests) <= set(digested)
 
         await eventually(settled, timeout_s=SETTLE_S, interval_s=3, what="stream settles")
         settle_s = time.monotonic() - started - published_s
@@ -240,6 +285,19 @@ async def test_sigkill_of_every_service_mid_stream_loses_and_doubles_nothing(
         assert set(answered) == set(stream.queries)
         doubled = {q: ids for q, ids in answered.items() if len(ids) != 1}
         assert not doubled, doubled
+
+        # digest: every request answered with one event id, one run and one digest stored —
+        # the stream's requests and those the router made for queries it routed to a digest
+        runs = await pool.fetch(
+            "SELECT r.run_id, r.status FROM digest.runs r"
+            " JOIN digest.digests d USING (tenant_id, run_id) WHERE r.tenant_id = $1",
+            tenant,
+        )
+        assert set(stream.digests) <= set(digested)
+        assert Counter(r["run_id"] for r in runs) == Counter(set(digested))
+        doubled = {r: ids for r, ids in digested.items() if len(ids) != 1}
+        assert not doubled, doubled
+        assert {r["status"] for r in runs} <= {"completed", "quality_low", "failed"}
 
         # dlq: every poison record parked once (the dead letters of this tenant's stream)
         await eventually(
@@ -288,13 +346,28 @@ async def test_sigkill_of_every_service_mid_stream_loses_and_doubles_nothing(
         chaos_report["process_faults"] = {
             "posts": POSTS,
             "queries": len(stream.queries),
+            "digest_requests": len(stream.digests),
+            "digests_from_routed_queries": len(set(digested) - set(stream.digests)),
             "poison_records": stream.poison,
             "lifecycle_events": len(on_bus),
             "faults": faults,
             "publish_s": round(published_s, 1),
             "settle_after_stream_s": round(settle_s, 1),
-            "lost": {"posts": 0, "queries": 0, "lifecycle_events": 0, "dead_letters": 0},
-            "doubled": {"posts": 0, "answers": 0, "episodes": 0, "dead_letters": 0},
+            "digest_statuses": dict(Counter(r["status"] for r in runs)),
+            "lost": {
+                "posts": 0,
+                "queries": 0,
+                "digests": 0,
+                "lifecycle_events": 0,
+                "dead_letters": 0,
+            },
+            "doubled": {
+                "posts": 0,
+                "answers": 0,
+                "digests": 0,
+                "episodes": 0,
+                "dead_letters": 0,
+            },
         }
     finally:
         await pool.close()
