@@ -69,7 +69,7 @@ eval-router: .venv/.installed ## Router accuracy per route, LLM escalation, late
 eval-trend: .venv/.installed ## Story-pair F1 vs a TF-IDF baseline, trend lead times; reports/eval-trend.json
 	$(PY) -m tools.eval_trend
 
-eval-digest: .venv/.installed ## Digest citation validity, duplicate stories, coverage, compression; reports/eval-digest.json
+eval-digest: .venv/.installed ## Digest citations, duplicates, coverage, compression; group threads vs IRC gold; reports/eval-digest.json
 	@eval "$$($(INFRA) env)" && $(PY) -m tools.eval_digest
 
 deploy-check: .venv/.installed ## Dockerfile, Helm chart (helm built once from the Go proxy) and Compose checked offline

@@ -18,7 +18,11 @@ Each digest is judged against the database, not against the service's own verdic
 - **compression ratio**: characters of the window's posts over characters of the digest's
   Markdown, and posts per item.
 
-Prints a table and writes ``reports/eval-digest.json``.
+Then the group digests' threads are scored against human-annotated conversations of real
+group chat (``tools.eval_group_threads``, no database; ``python -m tools.eval_group_threads``
+runs that part alone and updates only its key of the report).
+
+Prints tables and writes ``reports/eval-digest.json`` (group threads under ``group_threads``).
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ from typing import Any
 import asyncpg
 
 from services.digest.domain.text import stems
+from tools import eval_group_threads
 from tools.bench_digest import load_window, open_runner, request, shipped_channels
 from tools.report import write_report
 from tools.scratch import scratch_database
@@ -171,6 +176,9 @@ def main() -> None:
             f"{d['duplicate_items']:>6}{d['repost_group_coverage']:>8}"
             f"{d['story_cluster_coverage']:>6}{d['posts']:>7}{d['compression']:>7}"
         )
+    groups = eval_group_threads.run()
+    eval_group_threads.print_figures(groups)
+    figures[eval_group_threads.KEY] = eval_group_threads.dated(groups)
     path = write_report("eval-digest", figures)
     print(f"\nwritten to {path}")
 
