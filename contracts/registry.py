@@ -84,7 +84,7 @@ _SPECS: Final = (
     TopicSpec(
         event_type="digest.requested", version=1, kind="command", model=GenerateDigest,
         key="tenant_id:run_id", partitions=3, retention_ms=_WEEK,
-        producers=("router", "dlq"), consumers=("digest",),
+        producers=("router", "dlq", "digest"), consumers=("digest",),
     ),
     TopicSpec(
         event_type="digest.completed", version=1, kind="event", model=DigestCompleted,

@@ -14,3 +14,10 @@ class VerifierFailed(DigestError):
 
 class StoreUnavailable(DigestError):
     """A store the run needs did not answer (retryable)."""
+
+
+class ScheduleExists(DigestError):
+    """The user already has a schedule of that name (names are unique per tenant and user)."""
+
+    def __init__(self, user_id: str, name: str) -> None:
+        super().__init__(f"user {user_id!r} already has a schedule named {name!r}")

@@ -11,6 +11,7 @@ from servicekit.llm import LLMSettingsFields
 from servicekit.settings import ServiceSettings
 from services.digest.llm import MAX_CALLS, MAX_TOKENS
 from services.digest.runner import RunParams
+from services.digest.schedules.loop import LoopParams
 
 
 class DigestSettings(ServiceSettings, LLMSettingsFields):
@@ -29,6 +30,20 @@ class DigestSettings(ServiceSettings, LLMSettingsFields):
     max_items: int = Field(default=8, ge=1, le=30)
     budget_max_llm_calls: int = Field(default=MAX_CALLS, ge=0, le=MAX_CALLS)
     budget_max_tokens: int = Field(default=MAX_TOKENS, ge=0, le=MAX_TOKENS)
+    schedule_interval_s: float = Field(default=30.0, gt=0, le=3600)
+    """How often the schedule loop looks for due schedules."""
+    schedule_batch_size: int = Field(default=100, ge=1, le=1000)
+    """Schedules fired per claim at most (a full claim is followed by another at once)."""
+    schedule_publish_timeout_s: float = Field(default=10.0, gt=0, le=120)
+    """How long one scheduled request may wait for the broker's acknowledgement."""
+
+    def loop_params(self) -> LoopParams:
+        """The schedule loop's cadence and bounds."""
+        return LoopParams(
+            interval_s=self.schedule_interval_s,
+            batch_size=self.schedule_batch_size,
+            publish_timeout_s=self.schedule_publish_timeout_s,
+        )
 
     def run_params(self) -> RunParams:
         """The runner's limits."""

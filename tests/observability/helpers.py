@@ -12,6 +12,7 @@ from prometheus_client import CollectorRegistry
 
 from servicekit.llm import PerformanceMetrics
 from servicekit.metrics import build_kit_metrics
+from services.digest.metrics import build_digest_metrics
 from services.dlq.metrics import build_dlq_metrics
 from services.memory.metrics import build_memory_metrics
 from services.retrieval.metrics import build_metrics as build_retrieval_metrics
@@ -87,6 +88,7 @@ def exported_series() -> set[str]:
         build_memory_metrics,
         build_dlq_metrics,
         build_trend_metrics,
+        build_digest_metrics,
     ]
     for build in builders:
         registry = CollectorRegistry()

@@ -36,7 +36,13 @@ DESIGN_PRODUCES = {
         "queries.answered.v1",
     },
     "retrieval": {"posts.indexed.v1", "retrieval.completed.v1"},
-    "digest": {"digest.completed.v1", "queries.answered.v1", "retrieval.requested.v1"},
+    # digest: also digest.requested.v1, from its per-user schedules (issue #6)
+    "digest": {
+        "digest.requested.v1",
+        "digest.completed.v1",
+        "queries.answered.v1",
+        "retrieval.requested.v1",
+    },
     "trend": {
         "trend.detected.v1",
         "trend.reported.v1",
