@@ -83,7 +83,9 @@ class ServiceKit:
             settings.service_name, settings.version, self.instance_id
         )
         self.broker: KafkaBroker = make_broker(settings, self.metrics, self.tracer_provider)
-        self.publisher = Publisher(self.broker, settings, self.metrics, self.clock)
+        self.publisher = Publisher(
+            self.broker, settings, self.metrics, self.clock, self.tracer_provider
+        )
         self.lifecycle = LifecyclePublisher(self.publisher, settings.service_name, self.metrics)
         own = env_names(type(settings), "api_tokens")[0]
         self.api_guard = ApiGuard(
@@ -239,6 +241,7 @@ class ServiceKit:
         self._tasks.clear()
         self._lag_task = None
         await self.broker.stop()
+        await self.publisher.aclose()
         for hook in reversed(self._shutdown):
             try:
                 await hook()

@@ -1,19 +1,36 @@
-"""Publishing envelopes: headers that let consumers route before parsing, keys, replies."""
+"""Publishing envelopes: headers that let consumers route before parsing, keys, replies.
+
+One envelope at a time goes through the FastStream broker (its tracing and metrics
+middlewares, one span per message). Many envelopes at once — a chunk of ``posts.indexed.v1``
+announcements — go through :meth:`Publisher.publish_many`: a second, plain aiokafka producer
+of the same settings, one span for the whole batch whose W3C context every message carries,
+and large producer batches, so a message costs an append rather than a middleware stack
+(before: 40 % of the retrieval service's busy time during ingestion went to announcing).
+"""
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from aiokafka import AIOKafkaProducer
 from faststream.kafka import KafkaBroker
+from opentelemetry import propagate, trace
+from opentelemetry.sdk.trace import TracerProvider
 from pydantic import BaseModel
 
 from contracts import headers as H
 from contracts.envelope import Envelope, make_envelope
 from contracts.registry import REGISTRY
 from servicekit.clock import Clock
+from servicekit.kafka import BATCH_BYTES, MAX_REQUEST_BYTES, admin_options
 from servicekit.metrics import KitMetrics
 from servicekit.settings import ServiceSettings
+
+Keyed = tuple[Envelope[Any], str | bytes | None]
+"""An envelope and its message key."""
 
 
 class Publisher:
@@ -29,11 +46,15 @@ class Publisher:
         settings: ServiceSettings,
         metrics: KitMetrics,
         clock: Clock,
+        tracer_provider: TracerProvider | None = None,
     ) -> None:
         self._broker = broker
         self._settings = settings
         self._metrics = metrics
         self._clock = clock
+        self._tracer = (tracer_provider or trace.get_tracer_provider()).get_tracer(__name__)
+        self._bulk: AIOKafkaProducer | None = None
+        self._bulk_lock = asyncio.Lock()
         self.producer = f"{settings.service_name}@{settings.version}"
 
     def envelope(
@@ -88,6 +109,63 @@ class Publisher:
             correlation_id=envelope.correlation_id,
         )
         self._metrics.published.labels(topic=logical).inc()
+
+    async def publish_many(self, items: Sequence[Keyed], *, topic: str) -> None:
+        """Publish envelopes of one logical ``topic`` together and wait until the broker
+        acknowledged every one; raises the first failure (the caller retries the lot, and
+        consumers are idempotent on event id). Order per key is the order given."""
+        if not items:
+            return
+        target = self._settings.topic(topic)
+        producer = await self._bulk_producer()
+        with self._tracer.start_as_current_span(
+            f"{target} publish",
+            kind=trace.SpanKind.PRODUCER,
+            attributes={
+                "messaging.system": "kafka",
+                "messaging.destination.name": target,
+                "messaging.batch.message_count": len(items),
+            },
+        ):
+            context: dict[str, str] = {}
+            propagate.inject(context)
+            sent = []
+            for envelope, key in items:
+                headers = {**envelope_headers(envelope), **context}
+                sent.append(
+                    await producer.send(
+                        target,
+                        envelope.model_dump_json().encode(),
+                        key=key.encode() if isinstance(key, str) else key,
+                        headers=[(k, v.encode()) for k, v in headers.items()],
+                    )
+                )
+            await asyncio.gather(*sent)
+        self._metrics.published.labels(topic=topic).inc(len(items))
+
+    async def aclose(self) -> None:
+        """Flush and stop the producer of :meth:`publish_many` (if it was started)."""
+        if self._bulk is not None:
+            bulk, self._bulk = self._bulk, None
+            await bulk.stop()
+
+    async def _bulk_producer(self) -> AIOKafkaProducer:
+        async with self._bulk_lock:
+            if self._bulk is None:
+                settings = self._settings
+                producer = AIOKafkaProducer(
+                    bootstrap_servers=settings.kafka_bootstrap,
+                    client_id=f"{settings.service_name}-{settings.instance_id or 'main'}-bulk",
+                    acks="all",
+                    enable_idempotence=True,
+                    linger_ms=settings.kafka_linger_ms,
+                    max_batch_size=BATCH_BYTES,
+                    max_request_size=MAX_REQUEST_BYTES,
+                    **admin_options(settings),
+                )
+                await producer.start()
+                self._bulk = producer
+            return self._bulk
 
     async def publish_raw(
         self,

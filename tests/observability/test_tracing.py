@@ -207,3 +207,48 @@ async def test_a_trace_crosses_a_kafka_hop_between_two_services(
     assert processed[0].parent is not None
     assert f"{processed[0].parent.span_id:016x}" == seen["header"].split("-")[2]
     assert trace.get_current_span().get_span_context().is_valid is False
+
+
+@pytest.mark.integration
+async def test_a_bulk_publish_is_one_span_whose_context_every_message_carries(
+    bootstrap: str, prefix: str
+) -> None:
+    exporter = InMemorySpanExporter()
+    provider = _provider("publisher", exporter)
+    publisher = ServiceKit(probe_settings(bootstrap, prefix), tracer_provider=provider)
+    consumer = ServiceKit(probe_settings(bootstrap, prefix), tracer_provider=None)
+    seen: list[tuple[int, bytes | None, str | None]] = []
+    done = asyncio.Event()
+
+    async def handle(envelope: Envelope[Any], ctx: MessageContext) -> None:
+        seen.append((envelope.payload.message_id, ctx.key, ctx.headers.get(H.TRACEPARENT)))
+        if len(seen) == 5:
+            done.set()
+
+    consumer.consume(POSTS, handle)
+    async with running(consumer), running(publisher):
+        envelopes = [
+            publisher.publisher.envelope(post_envelope(n).payload, topic=POSTS, tenant_id="acme")
+            for n in range(1, 6)
+        ]
+        with provider.get_tracer(__name__).start_as_current_span("index") as root:
+            await publisher.publisher.publish_many(
+                [(e, "acme:naked_science") for e in envelopes], topic=POSTS
+            )
+        await asyncio.wait_for(done.wait(), timeout=60)
+        published = publisher.metrics.published.labels(topic=POSTS)._value.get()
+    trace_id = f"{root.get_span_context().trace_id:032x}"
+    (bulk,) = [s for s in exporter.get_finished_spans() if s.kind is SpanKind.PRODUCER]
+    assert bulk.name == f"{prefix}{POSTS} publish"
+    assert bulk.attributes is not None
+    assert bulk.attributes["messaging.batch.message_count"] == 5
+    assert _hex(bulk) == trace_id
+    assert bulk.context is not None
+    # one key, so one partition: the order given is the order consumed
+    assert [n for n, _, _ in seen] == [1, 2, 3, 4, 5]
+    assert {key for _, key, _ in seen} == {b"acme:naked_science"}
+    ctx = bulk.context
+    assert {tp for _, _, tp in seen} == {
+        f"00-{trace_id}-{ctx.span_id:016x}-{int(ctx.trace_flags):02x}"
+    }
+    assert published == 5

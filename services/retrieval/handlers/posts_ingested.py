@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 from typing import Any
 
@@ -37,11 +36,11 @@ def make_handler(
         causes = {env.payload.natural_key(env.tenant_id): env for env, _ in items}
 
         async def announce(points: list[IndexedPoint]) -> None:
-            # All announcements in flight at once: the producer batches them into a few
-            # requests, where awaiting each acknowledgement in turn cost a round trip per post.
-            await asyncio.gather(
-                *(
-                    publisher.publish(
+            # One bulk publish per chunk: the producer batches them into a few requests, and a
+            # message costs an append, not a middleware stack (Publisher.publish_many).
+            await publisher.publish_many(
+                [
+                    (
                         publisher.envelope(
                             _indexed(point, embedding_model),
                             topic="posts.indexed.v1",
@@ -51,10 +50,11 @@ def make_handler(
                                 f"{point.post.post_id}:{causes[point.post.post_id].idempotency_key}"
                             ),
                         ),
-                        key=f"{point.post.tenant_id}:{point.post.channel_id}",
+                        f"{point.post.tenant_id}:{point.post.channel_id}",
                     )
                     for point in points
-                )
+                ],
+                topic="posts.indexed.v1",
             )
 
         # Announced before the posts are marked indexed (see Indexer.index): a crash between
