@@ -54,7 +54,7 @@ from tools.scratch import scratch_database
 SERVICES: Final = ("memory", "dlq", "retrieval", "trend", "digest", "router")
 DEFAULT_LEVELS: Final = {1: 100, 10: 300, 50: 500}
 TARGET_P95_MS: Final = 300.0
-HOPS: Final = ("auth", "history", "route", "retrieval", "answer", "record", "total")
+HOPS: Final = ("auth", "history", "route", "retrieval", "search", "answer", "record", "total")
 
 
 async def run(

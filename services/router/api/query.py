@@ -58,8 +58,9 @@ def build_router(
 
         The fast path answers here (200). A request the router sends to the smart path
         (digests, trends) returns 202 with a run id and ``Location: /v1/runs/{id}``.
-        ``Server-Timing`` tells where the time went (auth, history, route, retrieval,
-        answer, record).
+        ``Server-Timing`` tells where the time went (auth, history, route, retrieval — the
+        round trip over Kafka — and search, the part of it spent searching inside the retrieval
+        service, answer, record).
         """
         hops: Hops = getattr(request.state, "hops", None) or Hops()
         run_id = new_event_id()

@@ -197,6 +197,9 @@ class QueryService:
                     "en": "Search is unavailable right now; please try again in a minute.",
                 }[texts.lang(language)]
                 return self._done(s, base, "failed", text, mode="none")
+        # Part of the round trip: the search inside the retrieval service (its own clock);
+        # the rest is Kafka, queueing and the reply.
+        s.hops.add("search", float(found.took_ms))
         s.degraded.extend(f"retrieval.{leg}" for leg in found.degraded_legs)
         docs = found.documents[: self._t.answer_docs]
         if not docs:
