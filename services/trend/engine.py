@@ -174,7 +174,12 @@ class TrendEngine:
             span = (self._burst.window_s + self._burst.baseline_s) // self._burst.bucket_s
             stored = await self._store.load(tenant_id, span_buckets=span)
             state = TenantState(tenant_id, self._stories, self._burst, now=stored.now)
-            state.load(stored.stories, stored.entity_buckets)
+            state.load(
+                stored.stories,
+                stored.entity_buckets,
+                documents=stored.documents,
+                frequencies=stored.frequencies,
+            )
             self._tenants[tenant_id] = state
         return state
 

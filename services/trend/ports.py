@@ -8,7 +8,7 @@ rows only.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
@@ -51,6 +51,10 @@ class StoredTenant:
     """Active stories with their members."""
     entity_buckets: list[tuple[str, int, int]]
     """``(entity, bucket, count)`` of the recent buckets."""
+    documents: int = 0
+    """Posts counted in the tenant's document frequencies."""
+    frequencies: list[tuple[str, int]] = field(default_factory=list)
+    """``(stem, document frequency)`` as last saved (see ``domain.lexical``)."""
 
 
 class TrendStore(Protocol):
@@ -66,8 +70,9 @@ class TrendStore(Protocol):
         ...
 
     async def load(self, tenant_id: str, *, span_buckets: int) -> StoredTenant:
-        """The tenant's clock, active stories with their members, and its entity counters
-        of the last ``span_buckets`` buckets (counted back from its latest one)."""
+        """The tenant's clock, active stories with their members, its entity counters of the
+        last ``span_buckets`` buckets (counted back from its latest one), and its document
+        frequencies."""
         ...
 
     async def save(
@@ -77,9 +82,9 @@ class TrendStore(Protocol):
         changes: Changes,
         detections: Sequence[Detection],
     ) -> None:
-        """Apply ``changes`` (stories, members, merges, counters, processed posts leave the
-        inbox), the clock and the detections atomically. Raises what the store raises; then
-        nothing was written."""
+        """Apply ``changes`` (stories, members, merges, counters, document frequencies,
+        processed posts leave the inbox), the clock and the detections atomically. Raises
+        what the store raises; then nothing was written."""
         ...
 
     async def unpublished(self) -> list[Detection]:

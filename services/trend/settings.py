@@ -31,10 +31,23 @@ class TrendSettings(ServiceSettings):
     tick_s: float = Field(default=1.0, gt=0, le=60)
     """How often held posts are re-checked against the watermark without new traffic."""
 
-    pair_threshold: float = Field(default=0.75, gt=0, le=1)
-    term_bonus: float = Field(default=0.06, ge=0, le=1)
+    # The story-similarity decision: see services/trend/domain/similarity.py.
+    lexical_threshold: float = Field(default=0.21, gt=0, le=1)
+    """TF-IDF cosine (stems, the tenant's own idf) two single posts need to be one story;
+    the bar rises with the stories' sizes. Tuned on the ``ru_train`` pairs of
+    ``make eval-trend``."""
+    candidate_cosine: float = Field(default=0.5, ge=-1, le=1)
+    """Embedding cosine below which a post and a story are not compared at all (a cheap
+    blocking step; every same-story pair of the evaluation is well above it)."""
+    term_bonus: float = Field(default=0.0, ge=0, le=1)
+    """Credit per shared keyword/entity on top of the TF-IDF cosine (0: off)."""
     term_cap: int = Field(default=4, ge=0, le=50)
     signature_terms: int = Field(default=20, ge=1, le=200)
+    profile_terms: int = Field(default=200, ge=10, le=10_000)
+    """Stems a story's lexical profile keeps (the heaviest, trimmed at twice this many): on
+    the replay, 200, 500 and no bound give the same stories; it bounds the stored state."""
+    idf_cap: int = Field(default=100_000, ge=1000, le=10_000_000)
+    """Stems whose document frequency each tenant keeps (memory and rows; the rarest go)."""
     story_ttl_s: int = Field(default=86_400, ge=600)
     max_members: int = Field(default=200, ge=1, le=10_000)
 
@@ -58,11 +71,14 @@ class TrendSettings(ServiceSettings):
         return StoryParams(
             ttl_s=self.story_ttl_s,
             max_members=self.max_members,
+            idf_cap=self.idf_cap,
             similarity=SimilarityParams(
-                pair_threshold=self.pair_threshold,
+                lexical_threshold=self.lexical_threshold,
+                candidate_cosine=self.candidate_cosine,
                 term_bonus=self.term_bonus,
                 term_cap=self.term_cap,
                 signature_terms=self.signature_terms,
+                profile_terms=self.profile_terms,
             ),
         )
 

@@ -7,8 +7,8 @@ analyzer and embedder, exactly what it would publish).
   the same trends; a ``trend.requested.v1`` with reply-to is answered with one list, empty
   for a tenant with nothing trending;
 - a service stopped half-way and restarted on the same database continues from its stored
-  clusters and counters and announces what an uninterrupted run announces, while
-  redelivered posts are counted once.
+  clusters, counters and document frequencies and announces what an uninterrupted run
+  announces, while redelivered posts are counted once.
 """
 
 from __future__ import annotations
@@ -226,6 +226,22 @@ async def test_restart_continues_from_stored_state_and_redelivery_counts_once(
             )
             for tenant in (whole, split)
         }
+        # The idf went on from the stored document frequencies; redelivery counted nothing.
+        documents = {
+            tenant: await conn.fetchval(
+                "SELECT documents FROM trend.tenants WHERE tenant_id = $1", tenant
+            )
+            for tenant in (whole, split)
+        }
+        frequencies: dict[str, dict[str, int]] = {}
+        for tenant in (whole, split):
+            rows = await conn.fetch(
+                "SELECT term, documents FROM trend.term_frequencies WHERE tenant_id = $1", tenant
+            )
+            frequencies[tenant] = {r["term"]: r["documents"] for r in rows}
     finally:
         await conn.close()
     assert sizes[whole] == sizes[split] == len(events)
+    assert documents[whole] == documents[split] == len(events)
+    assert frequencies[whole] == frequencies[split]
+    assert len(frequencies[whole]) > 1000

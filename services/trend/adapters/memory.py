@@ -24,6 +24,9 @@ class MemoryTrendStore:
         self.stories: dict[tuple[str, str], Story] = {}
         self.entities: dict[tuple[str, str, int], int] = {}
         self.clock: dict[str, datetime] = {}
+        self.frequencies: dict[str, dict[str, int]] = {}
+        """Tenant → stem → document frequency."""
+        self.documents: dict[str, int] = {}
         self.detections: dict[str, tuple[Detection, bool]] = {}
         self.fail_next_save = False
 
@@ -49,7 +52,13 @@ class MemoryTrendStore:
         buckets = [(e, b, c) for (t, e, b), c in self.entities.items() if t == tenant_id]
         latest = max((b for _, b, _ in buckets), default=0)
         recent = [(e, b, c) for e, b, c in buckets if b >= latest - span_buckets]
-        return StoredTenant(now=self.clock.get(tenant_id), stories=stories, entity_buckets=recent)
+        return StoredTenant(
+            now=self.clock.get(tenant_id),
+            stories=stories,
+            entity_buckets=recent,
+            documents=self.documents.get(tenant_id, 0),
+            frequencies=sorted(self.frequencies.get(tenant_id, {}).items()),
+        )
 
     async def save(
         self,
@@ -71,6 +80,13 @@ class MemoryTrendStore:
                     self.members[key] = kept
         for (entity, bucket), count in changes.entity_buckets.items():
             self.entities[(tenant_id, entity, bucket)] = count
+        frequencies = self.frequencies.setdefault(tenant_id, {})
+        for term, count in changes.frequencies.items():
+            if count:
+                frequencies[term] = count
+            else:
+                frequencies.pop(term, None)
+        self.documents[tenant_id] = max(changes.documents, self.documents.get(tenant_id, 0))
         for post_id in changes.processed:
             self.inbox.pop((tenant_id, post_id), None)
         if now is not None:

@@ -1,4 +1,4 @@
-"""The trend store on Postgres (schema ``trend``): see ``migrations/0001_trend.sql``."""
+"""The trend store on Postgres (schema ``trend``): see ``migrations/``."""
 
 from __future__ import annotations
 
@@ -26,14 +26,16 @@ RETURNING tenant_id, post_id
 """
 _UPSERT_STORY: Final = """
 INSERT INTO trend.stories (tenant_id, story_id, status, merged_into, embedding_model,
-    first_seen, last_seen, size, vectors, vector_sum, state, last_emerging_at, last_stable_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::jsonb, $12, $13)
+    first_seen, last_seen, size, vectors, vector_sum, state, last_emerging_at, last_stable_at,
+    lexical_n, lexical_terms, lexical_weights)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::jsonb, $12, $13, $14, $15, $16)
 ON CONFLICT (tenant_id, story_id) DO UPDATE SET
     status = EXCLUDED.status, merged_into = EXCLUDED.merged_into,
     first_seen = EXCLUDED.first_seen, last_seen = EXCLUDED.last_seen, size = EXCLUDED.size,
     vectors = EXCLUDED.vectors, vector_sum = EXCLUDED.vector_sum, state = EXCLUDED.state,
     last_emerging_at = EXCLUDED.last_emerging_at, last_stable_at = EXCLUDED.last_stable_at,
-    updated_at = now()
+    lexical_n = EXCLUDED.lexical_n, lexical_terms = EXCLUDED.lexical_terms,
+    lexical_weights = EXCLUDED.lexical_weights, updated_at = now()
 """
 _INSERT_MEMBER: Final = """
 INSERT INTO trend.story_posts (tenant_id, post_id, story_id, channel_id, message_id, date,
@@ -52,9 +54,14 @@ VALUES ($1, $2, $3, $4, $5::uuid, $6::jsonb)
 ON CONFLICT (tenant_id, trend_id, kind, detected_at) DO NOTHING
 """
 _CLOCK: Final = """
-INSERT INTO trend.tenants (tenant_id, now) VALUES ($1, $2)
+INSERT INTO trend.tenants (tenant_id, now, documents) VALUES ($1, $2, $3)
 ON CONFLICT (tenant_id) DO UPDATE SET now = GREATEST(trend.tenants.now, EXCLUDED.now),
-    updated_at = now()
+    documents = GREATEST(trend.tenants.documents, EXCLUDED.documents), updated_at = now()
+"""
+_FREQUENCIES: Final = """
+INSERT INTO trend.term_frequencies (tenant_id, term, documents)
+SELECT $1, u.t, u.d FROM unnest($2::text[], $3::int[]) AS u(t, d)
+ON CONFLICT (tenant_id, term) DO UPDATE SET documents = EXCLUDED.documents
 """
 
 
@@ -88,8 +95,8 @@ class PostgresTrendStore:
 
     async def load(self, tenant_id: str, *, span_buckets: int) -> StoredTenant:
         async with self._db.pool.acquire() as conn:
-            now = await conn.fetchval(
-                "SELECT now FROM trend.tenants WHERE tenant_id = $1", tenant_id
+            tenant = await conn.fetchrow(
+                "SELECT now, documents FROM trend.tenants WHERE tenant_id = $1", tenant_id
             )
             story_rows = await conn.fetch(
                 "SELECT * FROM trend.stories WHERE tenant_id = $1 AND status = 'active'"
@@ -109,13 +116,19 @@ class PostgresTrendStore:
                 tenant_id,
                 span_buckets,
             )
+            frequency_rows = await conn.fetch(
+                "SELECT term, documents FROM trend.term_frequencies WHERE tenant_id = $1",
+                tenant_id,
+            )
         members: dict[str, list[Member]] = defaultdict(list)
         for row in member_rows:
             members[row["story_id"]].append(member_from(row))
         return StoredTenant(
-            now=now,
+            now=None if tenant is None else tenant["now"],
             stories=[story_from(r, members[r["story_id"]]) for r in story_rows],
             entity_buckets=[(r["entity"], r["bucket"], r["count"]) for r in entity_rows],
+            documents=0 if tenant is None else tenant["documents"],
+            frequencies=[(r["term"], r["documents"]) for r in frequency_rows],
         )
 
     async def save(
@@ -153,6 +166,19 @@ class PostgresTrendStore:
                     [b for _, b in keys],
                     [changes.entity_buckets[k] for k in keys],
                 )
+            if changes.frequencies:
+                counted = [(t, c) for t, c in changes.frequencies.items() if c]
+                await conn.execute(
+                    _FREQUENCIES, tenant_id, [t for t, _ in counted], [c for _, c in counted]
+                )
+                forgotten = [t for t, c in changes.frequencies.items() if not c]
+                if forgotten:
+                    await conn.execute(
+                        "DELETE FROM trend.term_frequencies"
+                        " WHERE tenant_id = $1 AND term = ANY($2::text[])",
+                        tenant_id,
+                        forgotten,
+                    )
             if changes.processed:
                 await conn.execute(
                     "DELETE FROM trend.inbox WHERE tenant_id = $1 AND post_id = ANY($2::text[])",
@@ -160,7 +186,7 @@ class PostgresTrendStore:
                     changes.processed,
                 )
             if now is not None:
-                await conn.execute(_CLOCK, tenant_id, now)
+                await conn.execute(_CLOCK, tenant_id, now, changes.documents)
             for d in detections:
                 await conn.execute(
                     _DETECTION,

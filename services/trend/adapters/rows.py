@@ -38,6 +38,9 @@ def story_row(tenant_id: str, s: Story) -> tuple[Any, ...]:
         json.dumps(state, ensure_ascii=False),
         s.last_emerging_at,
         s.last_stable_at,
+        s.lexical_n,
+        list(s.lexical),
+        list(s.lexical.values()),
     )
 
 
@@ -84,6 +87,9 @@ def story_from(row: asyncpg.Record, members: list[Member]) -> Story:
         merged_into=row["merged_into"],
         last_emerging_at=row["last_emerging_at"],
         last_stable_at=row["last_stable_at"],
+        # Empty in rows stored before the lexical signal: the clusterer rebuilds them.
+        lexical=dict(zip(row["lexical_terms"], row["lexical_weights"], strict=True)),
+        lexical_n=row["lexical_n"],
     )
 
 

@@ -2,10 +2,13 @@
 
 Per post, in event-time order:
 
+0. the post's stems are counted in the tenant's document frequencies and it gets its
+   TF-IDF vector over them (``domain.lexical``);
 1. a repost (``duplicate_of`` naming a post of an active story) joins that story;
 2. otherwise the post joins the active story with the largest similarity margin
-   (``domain.similarity``: cosine to the centroid with a size-dependent bar, shared
-   keywords/entities as credit), or founds a new story when no margin is ``>= 0``;
+   (``domain.similarity``: among the stories whose embedding centroid is near, the TF-IDF
+   cosine to the story's words with a size-dependent bar), or founds a new story when no
+   margin is ``>= 0``;
 3. the story it joined is then compared with the other active stories and absorbs (or is
    absorbed by) every one that now passes the same decision as two groups — converging
    stories merge, the older one (first post first) keeps its id;
@@ -21,8 +24,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from services.trend.domain.index import CentroidIndex
+from services.trend.domain.lexical import DocumentFrequencies, Sparse, stems
 from services.trend.domain.model import IncomingPost, StoryParams
-from services.trend.domain.similarity import margin, threshold
+from services.trend.domain.similarity import margin
 from services.trend.domain.story import Member, Story, new_story
 
 
@@ -45,6 +49,8 @@ class Clusterer:
         self.params = params
         self._bucket_s = bucket_s
         self._window_s = window_s
+        self.frequencies = DocumentFrequencies(params.idf_cap)
+        """The tenant's document frequencies: every post given to :meth:`assign` counts."""
         self.stories: dict[str, Story] = {}
         """Active stories by id."""
         self._posts: dict[str, str] = {}
@@ -52,29 +58,43 @@ class Clusterer:
         self._indexes: dict[tuple[str, int], CentroidIndex] = {}
 
     def load(self, stories: Iterable[Story]) -> None:
-        """Adopt stored active stories (after a restart)."""
+        """Adopt stored active stories (after a restart). A story stored without words
+        (before the lexical signal existed) gets them from its members' texts."""
+        keep = self.params.similarity.profile_terms
         for story in stories:
-            if story.status == "active":
-                self._activate(story)
+            if story.status != "active":
+                continue
+            if not story.lexical_n:
+                for m in story.members:
+                    story.add_words(self.frequencies.vector(stems(m.text)), keep)
+            self._activate(story)
 
     def story_of(self, post_id: str) -> Story | None:
         """The active story that holds ``post_id``."""
         story_id = self._posts.get(post_id)
         return None if story_id is None else self.stories.get(story_id)
 
+    def words(self, post: IncomingPost) -> Sparse:
+        """Count ``post`` in the document frequencies; its unit TF-IDF vector."""
+        tf = stems(post.text)
+        self.frequencies.add(tf)
+        return self.frequencies.vector(tf)
+
     def assign(self, post: IncomingPost) -> Assignment | None:
-        """Place ``post``; ``None`` when it has no vector and no known original."""
+        """Place ``post`` (counting its words first); ``None`` when it has no vector and no
+        known original."""
+        words = self.words(post)
         original = self.story_of(post.duplicate_of) if post.duplicate_of else None
         if original is not None:
-            member = self._add(original, post)
+            member = self._add(original, post, words)
             return Assignment(story=original, member=member, created=False, repost=True)
         if post.vector is None:
             return None
-        story = self._nearest(post)
+        story = self._nearest(post, words)
         created = story is None
         if story is None:
             story = new_story(post)
-        member = self._add(story, post)
+        member = self._add(story, post, words)
         survivor, merged = (story, []) if created else self._merge_converging(story)
         return Assignment(
             story=survivor, member=member, created=created, repost=False, merged=merged
@@ -101,30 +121,27 @@ class Clusterer:
             index = self._indexes[key] = CentroidIndex(dim)
         return index
 
-    def _nearest(self, post: IncomingPost) -> Story | None:
+    def _nearest(self, post: IncomingPost, words: Sparse) -> Story | None:
         assert post.vector is not None
         sim = self.params.similarity
         index = self._index(post, len(post.vector))
         best: tuple[float, str] | None = None
-        slack = sim.term_bonus * sim.term_cap
-        for story_id, cos in index.cosines(post.vector):
+        for story_id, _ in index.above(post.vector, sim.candidate_cosine):
             story = self.stories[story_id]
-            bar = threshold(sim.pair_threshold, 1, max(1, story.vectors))
-            if cos + slack < bar:
-                continue
-            shared = len(post.terms & story.signature(sim.signature_terms))
-            m = margin(cos, shared, 1, max(1, story.vectors), sim)
+            shared = len(post.terms & story.signature(sim.signature_terms)) if sim.term_bonus else 0
+            m = margin(story.lexical_cosine(words), shared, 1, max(1, story.lexical_n), sim)
             if m >= 0 and (best is None or (m, story_id) > best):
                 best = (m, story_id)
         return None if best is None else self.stories[best[1]]
 
-    def _add(self, story: Story, post: IncomingPost) -> Member:
+    def _add(self, story: Story, post: IncomingPost, words: Sparse) -> Member:
         member = story.add(
             post,
             bucket_s=self._bucket_s,
             window_s=self._window_s,
             max_members=self.params.max_members,
         )
+        story.add_words(words, self.params.similarity.profile_terms)
         self.stories[story.story_id] = story
         self._posts[post.post_id] = story.story_id
         if story.vectors:
@@ -150,27 +167,25 @@ class Clusterer:
         """Merge ``story`` with every active story it now converges with."""
         sim = self.params.similarity
         merged: list[Story] = []
-        slack = sim.term_bonus * sim.term_cap
         while story.vectors:
             index = self._index(story, len(story.vector_sum))
-            mine = story.signature(sim.signature_terms)
+            mine = story.signature(sim.signature_terms) if sim.term_bonus else frozenset()
             partner: tuple[float, str] | None = None
-            for other_id, cos in index.cosines(story.centroid()):
+            for other_id, _ in index.above(story.centroid(), sim.candidate_cosine):
                 if other_id == story.story_id:
                     continue
                 other = self.stories[other_id]
-                bar = threshold(sim.pair_threshold, story.vectors, max(1, other.vectors))
-                if cos + slack < bar:
-                    continue
-                shared = len(mine & other.signature(sim.signature_terms))
-                m = margin(cos, shared, story.vectors, max(1, other.vectors), sim)
+                shared = len(mine & other.signature(sim.signature_terms)) if mine else 0
+                similarity = story.lexical_cosine(other.lexical, other.lexical_norm())
+                n1, n2 = max(1, story.lexical_n), max(1, other.lexical_n)
+                m = margin(similarity, shared, n1, n2, sim)
                 if m >= 0 and (partner is None or (m, other_id) > partner):
                     partner = (m, other_id)
             if partner is None:
                 break
             other = self.stories[partner[1]]
             keep, gone = sorted((story, other), key=lambda s: (s.first_seen, s.story_id))
-            keep.absorb(gone)
+            keep.absorb(gone, sim.profile_terms)
             self._deactivate(gone)
             self._activate(keep)
             merged.append(gone)

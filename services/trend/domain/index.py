@@ -48,6 +48,14 @@ class CentroidIndex:
             self._row[moved] = row
         self._ids.pop()
 
+    def above(self, vector: Vector, floor: float) -> list[tuple[str, float]]:
+        """``(story_id, cosine)`` for the rows whose cosine is at least ``floor``."""
+        if not self._ids:
+            return []
+        sims = self._matrix[: len(self._ids)] @ vector
+        rows = np.flatnonzero(sims >= floor)
+        return [(self._ids[r], float(sims[r])) for r in rows]
+
     def cosines(self, vector: Vector) -> list[tuple[str, float]]:
         """``(story_id, cosine)`` for every row."""
         if not self._ids:

@@ -46,14 +46,18 @@ class IncomingPost:
 class SimilarityParams:
     """The story-similarity decision (see ``domain.similarity``)."""
 
-    pair_threshold: float = 0.75
-    """Cosine two single posts need with no shared term."""
-    term_bonus: float = 0.06
-    """Cosine credit per shared keyword/entity."""
+    lexical_threshold: float = 0.21
+    """TF-IDF cosine two single posts need (tuned on the ``ru_train`` pairs)."""
+    candidate_cosine: float = 0.5
+    """Embedding cosine a story needs to be compared at all (blocking, not deciding)."""
+    term_bonus: float = 0.0
+    """Cosine credit per shared keyword/entity (0: off; it did not help on ``ru_train``)."""
     term_cap: int = 4
     """At most this many shared terms earn credit."""
     signature_terms: int = 20
     """A story's terms are its ``signature_terms`` most frequent keywords/entities."""
+    profile_terms: int = 200
+    """A story's lexical profile keeps its heaviest stems (trimmed at twice this many)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,4 +103,6 @@ class StoryParams:
     """A story with no post for this long is retired (no longer joined or reported)."""
     max_members: int = 200
     """Member vectors kept per story (the centroid stays exact beyond it)."""
+    idf_cap: int = 100_000
+    """Stems whose document frequency a tenant keeps (the rarest are forgotten beyond it)."""
     similarity: SimilarityParams = field(default_factory=SimilarityParams)

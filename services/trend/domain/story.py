@@ -18,6 +18,7 @@ from typing import Literal
 import numpy as np
 
 from services.trend.domain.counters import BucketSeries, bucket_of
+from services.trend.domain.lexical import Sparse, dot, norm
 from services.trend.domain.model import IncomingPost, Vector
 from services.trend.domain.similarity import signature
 
@@ -78,7 +79,12 @@ class Story:
     merged_into: str | None = None
     last_emerging_at: datetime | None = None
     last_stable_at: datetime | None = None
+    lexical: Sparse = field(default_factory=dict)
+    """The sum of the members' unit TF-IDF vectors (``domain.lexical``): the story's words."""
+    lexical_n: int = 0
+    """Members that contributed to ``lexical``."""
     _signature: tuple[int, frozenset[str]] | None = field(default=None, repr=False, compare=False)
+    _lexical_norm: float | None = field(default=None, repr=False, compare=False)
 
     def centroid(self) -> Vector:
         """The unit mean of the member vectors."""
@@ -90,6 +96,35 @@ class Story:
         if self._signature is None or self._signature[0] != size:
             self._signature = (size, signature(self.terms, size))
         return self._signature[1]
+
+    def lexical_norm(self) -> float:
+        """The length of :attr:`lexical` (cached until it changes)."""
+        if self._lexical_norm is None:
+            self._lexical_norm = norm(self.lexical)
+        return self._lexical_norm
+
+    def lexical_cosine(self, vector: Sparse, vector_norm: float = 1.0) -> float:
+        """The cosine of ``vector`` (a post's unit TF-IDF vector, or another story's words
+        with their norm) with the story's words; 0 when either is empty."""
+        scale = self.lexical_norm() * vector_norm
+        return dot(vector, self.lexical) / scale if scale else 0.0
+
+    def add_words(self, vector: Sparse, keep: int) -> None:
+        """Add a member's unit TF-IDF vector; past ``2 · keep`` stems keep the heaviest
+        ``keep`` (ties by stem), so a long story's profile stays bounded."""
+        if not vector:
+            return
+        words = self.lexical
+        for term, weight in vector.items():
+            words[term] = words.get(term, 0.0) + weight
+        self.lexical_n += 1
+        self._trim(keep)
+
+    def _trim(self, keep: int) -> None:
+        if len(self.lexical) > 2 * keep:
+            heaviest = sorted(self.lexical.items(), key=lambda kv: (-kv[1], kv[0]))[:keep]
+            self.lexical = dict(heaviest)
+        self._lexical_norm = None
 
     def channels(self) -> list[str]:
         """Every channel with a member, in order of first appearance."""
@@ -135,11 +170,16 @@ class Story:
         self.members.append(member)
         return member
 
-    def absorb(self, other: Story) -> None:
-        """Take over ``other`` (a converging story): members, terms, counters, channels. The
-        cooldowns keep the latest of both, so a merge cannot re-announce a story early."""
+    def absorb(self, other: Story, keep: int) -> None:
+        """Take over ``other`` (a converging story): members, terms, words (``keep`` as in
+        :meth:`add_words`), counters, channels. The cooldowns keep the latest of both, so a
+        merge cannot re-announce a story early."""
         self.vector_sum += other.vector_sum
         self.vectors += other.vectors
+        for term, weight in other.lexical.items():
+            self.lexical[term] = self.lexical.get(term, 0.0) + weight
+        self.lexical_n += other.lexical_n
+        self._trim(keep)
         self.size += other.size
         self.terms.update(other.terms)
         self._signature = None

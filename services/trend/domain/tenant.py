@@ -30,6 +30,10 @@ class Changes:
     """``(gone, kept)``: members of ``gone`` now belong to ``kept`` (merges)."""
     entity_buckets: dict[tuple[str, int], int] = field(default_factory=dict)
     """``(entity, bucket)`` → its count now (absolute, so a rewrite is idempotent)."""
+    frequencies: dict[str, int] = field(default_factory=dict)
+    """Stem → its document frequency now (absolute; 0: forgotten), see ``domain.lexical``."""
+    documents: int = 0
+    """Posts counted in the document frequencies so far (absolute)."""
     cards: list[TrendCard] = field(default_factory=list)
     processed: list[str] = field(default_factory=list)
     """Post ids taken (assigned or ignored)."""
@@ -57,9 +61,16 @@ class TenantState:
         self._changes = Changes()
 
     def load(
-        self, stories: Iterable[Story], entity_buckets: Iterable[tuple[str, int, int]]
+        self,
+        stories: Iterable[Story],
+        entity_buckets: Iterable[tuple[str, int, int]],
+        *,
+        documents: int = 0,
+        frequencies: Iterable[tuple[str, int]] = (),
     ) -> None:
-        """Adopt stored state: active stories, and ``(entity, bucket, count)`` rows."""
+        """Adopt stored state: document frequencies (``documents`` posts, ``(stem, count)``
+        rows), active stories, and ``(entity, bucket, count)`` rows."""
+        self.clusterer.frequencies.load(documents, frequencies)
         self.clusterer.load(stories)
         for entity, bucket, count in entity_buckets:
             self.entities.setdefault(entity, BucketSeries()).add(bucket, count, float(count))
@@ -147,6 +158,8 @@ class TenantState:
     def take_changes(self) -> Changes:
         """Hand over the changes so far and start a new set."""
         changes, self._changes = self._changes, Changes()
+        changes.frequencies = self.clusterer.frequencies.take_changes()
+        changes.documents = self.clusterer.frequencies.docs
         return changes
 
     # -- internals -------------------------------------------------------------------------

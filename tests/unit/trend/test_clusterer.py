@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import numpy as np
 import pytest
 
 from services.trend.domain.clusterer import Clusterer
+from services.trend.domain.lexical import DocumentFrequencies, dot, stems
 from services.trend.domain.model import SimilarityParams, StoryParams
-from tests.unit.trend.factories import T0, direction, post
+from tests.unit.trend.factories import T0, post
 
 pytestmark = pytest.mark.unit
 
@@ -35,15 +35,60 @@ def test_similar_posts_join_and_different_ones_found_stories() -> None:
     assert b.story.channels() == ["c1", "c2"]
 
 
-def test_shared_entities_tip_a_borderline_post_in() -> None:
-    mid = (direction(0) + 0.9 * direction(1)).astype(np.float32)
-    mid /= np.linalg.norm(mid)  # cosine ~0.74 with direction 0: just under 0.75
-    plain, credited = _clusterer(), _clusterer()
-    for c, terms in ((plain, ()), (credited, ("сирия",))):
-        c.assign(post(1, topic=0, terms=("сирия",)))
-        c.assign(post(2, channel="c2", vector=mid, terms=terms, minutes=1))
+def test_words_decide_among_the_embedding_candidates() -> None:
+    c = _clusterer()
+    c.assign(post(1, topic=0, text="Вулкан Этна выбросил столб пепла, аэропорт Катании закрыт."))
+    # Same embedding direction, unrelated words: a story of its own.
+    c.assign(post(2, topic=0, channel="c2", minutes=1, text="Курс юаня обновил рекорд."))
+    # Related words: joins the first.
+    joined = c.assign(
+        post(3, topic=0, channel="c3", minutes=2, text="Этна: аэропорт Катании закрыт из-за пепла")
+    )
+    assert joined is not None
+    assert len(c.stories) == 2
+    assert [m.post_id for m in joined.story.members] == ["acme:c1:1", "acme:c3:3"]
+
+
+def test_the_embedding_gate_keeps_far_posts_apart_whatever_their_words() -> None:
+    c = _clusterer()
+    c.assign(post(1, topic=0, text="Вулкан Этна выбросил столб пепла."))
+    c.assign(post(2, topic=5, channel="c2", minutes=1, text="Вулкан Этна выбросил столб пепла."))
+    assert len(c.stories) == 2
+
+
+def _cosine_of_second(first: str, second: str) -> float:
+    """The TF-IDF cosine the clusterer sees when ``second`` follows ``first`` in a new tenant."""
+    df = DocumentFrequencies()
+    vectors = []
+    for text in (first, second):
+        tf = stems(text)
+        df.add(tf)
+        vectors.append(df.vector(tf))
+    return dot(vectors[0], vectors[1])
+
+
+def test_shared_terms_tip_a_borderline_post_in_when_credited() -> None:
+    first = "Пожар на складе в Подольске потушен."
+    second = "Склад в Подольске горел всю ночь, сообщили спасатели."
+    bar = _cosine_of_second(first, second) + 0.01
+    plain = _clusterer(lexical_threshold=bar)
+    credited = _clusterer(lexical_threshold=bar, term_bonus=0.06)
+    for c in (plain, credited):
+        c.assign(post(1, topic=0, terms=("подольск",), text=first))
+        c.assign(post(2, channel="c2", terms=("подольск",), minutes=1, text=second))
     assert len(plain.stories) == 2
     assert len(credited.stories) == 1
+
+
+def test_a_story_stored_without_words_gets_them_from_its_members() -> None:
+    first = _clusterer()
+    a = first.assign(post(1, topic=0, text="Вулкан Этна выбросил столб пепла."))
+    assert a is not None
+    a.story.lexical, a.story.lexical_n = {}, 0  # as stored before the lexical signal
+    restarted = _clusterer()
+    restarted.load([a.story])
+    assert a.story.lexical_n == 1
+    assert set(a.story.lexical) == {"вулка", "этн", "выброс", "столб", "пепл"}
 
 
 def test_a_repost_joins_its_originals_story_but_does_not_count() -> None:
@@ -68,29 +113,36 @@ def test_one_channel_counts_once_per_window() -> None:
     assert counted == [True, False, False, True, False]
 
 
-def _angle(degrees: float) -> np.ndarray:
-    v = np.zeros(16, dtype=np.float32)
-    v[0], v[1] = np.cos(np.radians(degrees)), np.sin(np.radians(degrees))
-    return v
-
-
 def test_converging_stories_merge_into_the_older_one() -> None:
-    c = _clusterer(pair_threshold=0.9, term_bonus=0.0)
-    left = c.assign(post(1, channel="a", vector=_angle(0)))
-    right = c.assign(post(2, channel="b", vector=_angle(30), minutes=1))  # cos 0.87 < 0.9
+    c = _clusterer(lexical_threshold=0.3)
+    left = c.assign(post(1, channel="a", text="Извержение вулкана на острове Ява."))
+    right = c.assign(post(2, channel="b", minutes=1, text="Пепел закрыл аэропорт, рейсы отменены."))
     assert left is not None
     assert right is not None
     assert len(c.stories) == 2
-    # Posts half-way join one story and pull its centroid to the other: the two converge.
+    # Posts with the words of both join one story and pull its words to the other's.
+    both = "Извержение вулкана на острове Ява: пепел закрыл аэропорт, рейсы отменены."
     for n in (3, 4):
-        c.assign(post(n, channel=f"x{n}", vector=_angle(15), minutes=n))
+        c.assign(post(n, channel=f"x{n}", minutes=n, text=both))
     assert len(c.stories) == 1
     (survivor,) = c.stories.values()
     assert survivor.story_id == left.story.story_id  # the older story keeps its id
     assert right.story.status == "merged"
     assert right.story.merged_into == survivor.story_id
     assert survivor.size == 4
+    assert survivor.lexical_n == 4
     assert c.story_of("acme:b:2") is survivor
+
+
+def test_a_long_story_keeps_its_heaviest_words_only() -> None:
+    c = _clusterer(profile_terms=5)
+    extra = ("пепел", "лава", "туман", "Катания", "рейсы", "Сицилия", "туристы")
+    for n, word in enumerate(extra, start=1):
+        c.assign(post(n, channel=f"c{n}", minutes=n, text=f"Этна извергается, день {n}: {word}"))
+    (story,) = c.stories.values()
+    assert story.lexical_n == 7
+    assert len(story.lexical) <= 10  # 17 stems seen, trimmed to 5 whenever past 10
+    assert {"этн", "изверга", "ден"} <= set(story.lexical)
 
 
 def test_stale_stories_retire_and_are_not_joined() -> None:

@@ -82,6 +82,10 @@ async def test_a_restarted_engine_continues_from_the_store() -> None:
     await again.receive(_held(posts[2:]))
     assert [_key(d) for d in split.published] == [_key(d) for d in whole.published]
     assert split_store.members == whole_store.members
+    # The tenant's document frequencies came back from the store and went on counting.
+    assert split_store.documents == whole_store.documents == {"acme": len(posts)}
+    assert split_store.frequencies == whole_store.frequencies
+    assert whole_store.frequencies["acme"]["сир"] == len(posts)
 
 
 async def test_a_failed_save_loses_nothing_and_counts_nothing_twice() -> None:
@@ -92,10 +96,12 @@ async def test_a_failed_save_loses_nothing_and_counts_nothing_twice() -> None:
         await engine.receive(_held(_burst()))
     assert len(store.inbox) == 6
     assert not store.members
+    assert not store.frequencies.get("acme")
     cards = await engine.drain()  # the posts are held again; memory was reloaded
     assert [c.kind for c in cards] == ["emerging"]
     assert len(store.members) == 6
     assert not store.inbox
+    assert store.documents["acme"] == 6  # each post counted once in the idf
 
 
 async def test_detections_stored_while_the_broker_is_down_are_published_later() -> None:

@@ -11,7 +11,7 @@ from services.trend.domain.model import SimilarityParams
 from services.trend.domain.similarity import margin, same_story, signature, threshold
 
 pytestmark = pytest.mark.unit
-P = SimilarityParams(pair_threshold=0.75, term_bonus=0.06, term_cap=4)
+P = SimilarityParams(lexical_threshold=0.75, term_bonus=0.06, term_cap=4)
 
 
 def test_the_bar_is_the_pair_threshold_for_two_posts_and_rises_towards_its_root() -> None:
