@@ -15,9 +15,6 @@ INTERNAL_TOKEN = os.environ.setdefault("TGI_INTERNAL_TOKEN", "tests-" + secrets.
 INTERNAL_HEADERS = bearer_headers(INTERNAL_TOKEN)
 
 
-def test_guard() -> ApiGuard:
+def guard_for_tests() -> ApiGuard:
     """A guard admitting :data:`INTERNAL_TOKEN`, for routers mounted without a service kit."""
     return ApiGuard([INTERNAL_TOKEN], missing_hint="(tests)")
-
-
-test_guard.__test__ = False  # type: ignore[attr-defined]  # not a test, despite its name

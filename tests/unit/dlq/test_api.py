@@ -13,7 +13,7 @@ from fastapi import FastAPI
 
 from services.dlq import api
 from services.dlq.domain.states import Status
-from tests.helpers.auth import INTERNAL_HEADERS, test_guard
+from tests.helpers.auth import INTERNAL_HEADERS, guard_for_tests
 from tests.unit.dlq.letters import POSTS, T0, dead_letter
 from tests.unit.dlq.wiring import PREFIX, Rig
 
@@ -38,7 +38,7 @@ async def rig() -> Rig:
 @pytest.fixture
 async def client(rig: Rig) -> AsyncIterator[httpx.AsyncClient]:
     app = FastAPI()
-    api.mount(app, rig.operator, test_guard())
+    api.mount(app, rig.operator, guard_for_tests())
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(
         transport=transport, base_url="http://dlq", headers=INTERNAL_HEADERS

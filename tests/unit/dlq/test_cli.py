@@ -17,7 +17,7 @@ with warnings.catch_warnings():  # Starlette's notice about its own httpx depend
 
 from services.dlq import api, cli
 from services.dlq.domain.states import Status
-from tests.helpers.auth import INTERNAL_HEADERS, test_guard
+from tests.helpers.auth import INTERNAL_HEADERS, guard_for_tests
 from tests.unit.dlq.letters import dead_letter
 from tests.unit.dlq.wiring import Rig
 
@@ -32,7 +32,7 @@ def rig() -> Rig:
 @pytest.fixture
 def http(rig: Rig) -> Iterator[TestClient]:
     app = FastAPI()
-    api.mount(app, rig.operator, test_guard())
+    api.mount(app, rig.operator, guard_for_tests())
     with TestClient(app, headers=INTERNAL_HEADERS) as client:
         yield client
 
@@ -144,6 +144,5 @@ def test_a_refused_token_exits_1_saying_so(
     http: TestClient, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setenv("TGI_DLQ_TOKEN", "not-the-token-0123456789")
-    http.headers.pop("authorization")
     assert cli.main(["stats"], client=http) == 1
     assert "401: missing or invalid bearer token" in capsys.readouterr().err
