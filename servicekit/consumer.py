@@ -33,7 +33,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from aiokafka import ConsumerRecord
+from aiokafka import AIOKafkaConsumer, ConsumerRecord
 from faststream.kafka import KafkaMessage
 
 from contracts import headers as H
@@ -45,6 +45,7 @@ from servicekit.clock import Clock
 from servicekit.deadletter import DeadLetterSender
 from servicekit.errors import InvalidMessage, error_category
 from servicekit.guard import DeadLetterGuard
+from servicekit.inflight import InFlight, OffsetCommitter
 from servicekit.lifecycle import TOPIC as LIFECYCLE_TOPIC
 from servicekit.lifecycle import LifecycleKind, LifecyclePublisher
 from servicekit.logging import get_logger
@@ -105,6 +106,7 @@ class EventConsumer:
         lifecycle: LifecyclePublisher,
         metrics: KitMetrics,
         clock: Clock,
+        in_flight: int = 1,
     ) -> None:
         if topic not in REGISTRY:
             raise ValueError(f"{topic} is not in the topic registry")
@@ -127,6 +129,9 @@ class EventConsumer:
         )
         self._was_paused = False
         self._echo = topic != LIFECYCLE_TOPIC
+        self._in_flight = InFlight(in_flight, name=topic) if in_flight > 1 else None
+        self._last_consumer: OffsetCommitter | None = None
+        self._closing = False
 
     async def _trace(self, kind: LifecycleKind, **kwargs: Any) -> None:
         """Emit a ``retry``/``error`` lifecycle event unless that would feed our own input."""
@@ -146,18 +151,38 @@ class EventConsumer:
             return
         raw = msg.raw_message
         records = tuple(raw) if isinstance(raw, (tuple, list)) else (raw,)
+        if self._in_flight is not None and isinstance(msg.consumer, AIOKafkaConsumer):
+            if self._closing:  # shutting down: the poll is left for the next consumer
+                await msg.nack()
+                await asyncio.sleep(0.1)
+                return
+            self._last_consumer = msg.consumer
+            await self._in_flight.submit(msg.consumer, records, lambda: self._process(records))
+            return
+        if await self._process(records):
+            await msg.ack()
+        else:
+            await msg.nack()
+
+    async def drain(self) -> None:
+        """Take no new polls; finish and commit those in flight (shutdown, before the broker
+        stops, so their answers are still published)."""
+        self._closing = True
+        if self._in_flight is not None:
+            await self._in_flight.drain(self._last_consumer)
+
+    async def _process(self, records: tuple[ConsumerRecord[Any, Any], ...]) -> bool:
+        """Process one poll; False when it must be consumed again."""
         items = [item for item in (self._prepare(r) for r in records) if item is not None]
         started = time.monotonic()
         try:
-            ok = await (self._process_batch(items) if self._batch else self._process_single(items))
+            return await (
+                self._process_batch(items) if self._batch else self._process_single(items)
+            )
         finally:
             self._metrics.handler_seconds.labels(topic=self.topic).observe(
                 time.monotonic() - started
             )
-        if ok:
-            await msg.ack()
-        else:
-            await msg.nack()
 
     def _prepare(self, record: ConsumerRecord[Any, Any]) -> _Item | None:
         """Decode headers and parse the envelope; None when addressed to another group."""

@@ -26,6 +26,9 @@ MAX_REQUEST_BYTES = 16 * 1024 * 1024
 #: Producer batch per partition. aiokafka's default (16 KiB, about ten announcements) makes a
 #: burst of messages wait for the batch ahead to drain, a round trip every few messages.
 BATCH_BYTES = 1024 * 1024
+#: What a lingering consumer's fetch waits for (``fetch_min_bytes``), unless its linger ends
+#: first: some hundreds of typical events, a full poll.
+FULL_FETCH_BYTES = 256 * 1024
 
 
 def make_broker(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime
 from typing import Any, Literal
 
@@ -28,6 +29,7 @@ class LifecyclePublisher:
         self._publisher = publisher
         self._service = service
         self._metrics = metrics
+        self._pending: set[asyncio.Task[None]] = set()
 
     async def emit(
         self,
@@ -69,6 +71,20 @@ class LifecyclePublisher:
         await self._publisher.publish(envelope, key=f"{tenant_id}:{run_id}")
         self._metrics.lifecycle.labels(kind=kind).inc()
         return envelope
+
+    def emit_soon(self, kind: LifecycleKind, **kwargs: Any) -> None:
+        """Like :meth:`emit_quietly`, without waiting for the broker's acknowledgement: for
+        traces of work already done, where an answer should not wait one more broker round
+        trip. A failure is logged; :meth:`flush` (the kit calls it when the service stops,
+        before the broker does) waits for those still on their way."""
+        task = asyncio.create_task(self.emit_quietly(kind, **kwargs))
+        self._pending.add(task)
+        task.add_done_callback(self._pending.discard)
+
+    async def flush(self) -> None:
+        """Wait for the events :meth:`emit_soon` has not yet seen acknowledged."""
+        while self._pending:
+            await asyncio.gather(*list(self._pending), return_exceptions=True)
 
     async def emit_quietly(self, kind: LifecycleKind, **kwargs: Any) -> None:
         """Like :meth:`emit` but never raises: used on error paths where the primary action
