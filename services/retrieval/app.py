@@ -110,6 +110,7 @@ def build_app(
         retrieval_requested.make_handler(searcher, kit.publisher, kit.lifecycle),
         max_records=settings.search_batch_max,
         timeout_ms=settings.search_batch_timeout_ms,
+        in_flight=settings.search_in_flight,
     )
     return kit.build(deps=deps)
 

@@ -53,19 +53,24 @@ class VectorStore(Protocol):
         ...
 
     async def search_dense(
-        self, vector: Sequence[float], filters: SearchFilters, limit: int
+        self, vector: Sequence[float], filters: SearchFilters, limit: int, *, light: bool = False
     ) -> list[Hit]:
-        """Nearest posts by cosine similarity, best first, filtered."""
+        """Nearest posts by cosine similarity, best first, filtered. ``light``: only
+        ``post_id`` and ``duplicate_of`` need be filled (the rest may stay empty)."""
         ...
 
     async def search_sparse(
-        self, vector: SparseVector, filters: SearchFilters, limit: int
+        self, vector: SparseVector, filters: SearchFilters, limit: int, *, light: bool = False
     ) -> list[Hit]:
-        """Best lexical matches (IDF-weighted dot product), best first, filtered."""
+        """Best lexical matches (IDF-weighted dot product), best first, filtered; ``light`` as
+        for :meth:`search_dense`."""
         ...
 
-    async def fetch(self, filters: SearchFilters, post_ids: Sequence[str]) -> list[Hit]:
-        """Payloads of the given posts that pass ``filters`` (score 0, leg ``graph``)."""
+    async def fetch(
+        self, filters: SearchFilters, post_ids: Sequence[str], *, light: bool = False
+    ) -> list[Hit]:
+        """Payloads of the given posts that pass ``filters`` (score 0, leg ``graph``), in the
+        order asked; ``light`` as for :meth:`search_dense`."""
         ...
 
     async def ping(self) -> None:

@@ -135,11 +135,19 @@ class Searcher:
         t = self._tuning
         top_k, depth = clamp(request.domain, request.top_k, request.graph_depth)
         filters = _filters(tenant_id, request)
+        lambda_ = (
+            t.mmr_lambda if t.mmr_lambda is not None else MMR_BY_DOMAIN.get(request.domain, 1.0)
+        )
+        # Pure relevance order needs no candidate's text: the legs bring ids (and what reposts
+        # collapse onto) and only the picked posts are read whole, instead of every candidate.
+        light = lambda_ >= 1.0
         tasks: dict[Leg, Awaitable[list[Hit]]] = {}
         degraded: list[str] = []
         if "dense" in request.legs:
             if isinstance(dense, list):
-                tasks["dense"] = self._vectors.search_dense(dense, filters, t.candidates)
+                tasks["dense"] = self._vectors.search_dense(
+                    dense, filters, t.candidates, light=light
+                )
             else:
                 degraded.append("dense")
                 self._metrics.on_leg("dense", "failed", 0.0)
@@ -147,7 +155,7 @@ class Searcher:
             query = self._sparse.encode_query(
                 request.query, request.filters.languages[0] if request.filters.languages else ""
             )
-            tasks["sparse"] = self._vectors.search_sparse(query, filters, t.candidates)
+            tasks["sparse"] = self._vectors.search_sparse(query, filters, t.candidates, light=light)
         legs: dict[Leg, list[Hit]] = {}
         outcomes = await asyncio.gather(*(self._timed(leg, aw) for leg, aw in tasks.items()))
         for leg, outcome in zip(tasks, outcomes, strict=True):
@@ -162,17 +170,16 @@ class Searcher:
         }
         fused = rrf(legs, k=t.rrf_k, weights=weights)
         if depth > 0 and "graph" in request.legs and fused:
-            graph_hits = await self._graph_leg(tenant_id, fused, filters, depth, top_k)
+            graph_hits = await self._graph_leg(tenant_id, fused, filters, depth, top_k, light)
             if isinstance(graph_hits, BaseException):
                 degraded.append("graph")
             else:
                 legs["graph"] = graph_hits
                 fused = rrf(legs, k=t.rrf_k, weights=weights)
         collapsed, copies = _collapse(fused)
-        lambda_ = (
-            t.mmr_lambda if t.mmr_lambda is not None else MMR_BY_DOMAIN.get(request.domain, 1.0)
-        )
         picked = mmr(collapsed, top_k, lambda_=lambda_)
+        if light and picked:
+            picked = await self._hydrate(picked, filters, degraded)
         return DocumentsRetrieved(
             request_id=request.request_id,
             documents=[_document(f, copies.get(f.hit.post_id, [])) for f in picked],
@@ -182,8 +189,35 @@ class Searcher:
             took_ms=int((time.monotonic() - started) * 1000),
         )
 
+    async def _hydrate(
+        self, picked: list[Fused], filters: SearchFilters, degraded: list[str]
+    ) -> list[Fused]:
+        """The picked posts with their whole payloads (one read); a post deleted meanwhile
+        drops out. If the read fails, the answer has no documents and names the leg
+        ``payload`` degraded (it is not cached)."""
+        found = await _guard(
+            self._vectors.fetch(filters, [f.hit.post_id for f in picked]),
+            self._tuning.leg_timeout_s,
+        )
+        if isinstance(found, BaseException):
+            _log.warning("retrieval_payload_failed", error=repr(found)[:200])
+            degraded.append("payload")
+            return []
+        whole = {h.post_id: h for h in found}
+        return [
+            replace(f, hit=replace(whole[f.hit.post_id], score=f.hit.score, leg=f.hit.leg))
+            for f in picked
+            if f.hit.post_id in whole
+        ]
+
     async def _graph_leg(
-        self, tenant_id: str, fused: list[Fused], filters: SearchFilters, depth: int, top_k: int
+        self,
+        tenant_id: str,
+        fused: list[Fused],
+        filters: SearchFilters,
+        depth: int,
+        top_k: int,
+        light: bool,
     ) -> list[Hit] | BaseException:
         async def run() -> list[Hit]:
             seeds = [f.hit.post_id for f in fused[: self._tuning.graph_seeds]]
@@ -193,7 +227,8 @@ class Searcher:
             # Payloads come from the vector store *with the request's filters*: the graph may
             # reach posts outside the channels or time window asked for, and those must go.
             hits = {
-                h.post_id: h for h in await self._vectors.fetch(filters, [p for p, _ in related])
+                h.post_id: h
+                for h in await self._vectors.fetch(filters, [p for p, _ in related], light=light)
             }
             return [
                 replace(hits[pid], score=score, leg="graph")

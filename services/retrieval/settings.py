@@ -48,6 +48,9 @@ class RetrievalSettings(ServiceSettings):
     """Posts per pipeline chunk: one chunk is analysed while the previous one is written."""
     search_batch_max: int = Field(default=32, ge=1, le=500)
     search_batch_timeout_ms: int = Field(default=5, ge=1, le=1000)
+    # Polls of requests answered at once: a request arriving while one poll is searched is
+    # taken by the next poll instead of waiting for it (offsets still committed in order).
+    search_in_flight: int = Field(default=4, ge=1, le=64)
 
     cache_size: int = Field(default=10_000, ge=1)
     cache_ttl_s: float = Field(default=3600.0, gt=0)

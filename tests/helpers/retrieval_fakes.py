@@ -101,7 +101,9 @@ def _passes(post: Post, f: SearchFilters) -> bool:
     )
 
 
-def _hit(post: Post, score: float, leg: Leg) -> Hit:
+def _hit(post: Post, score: float, leg: Leg, light: bool = False) -> Hit:
+    if light:  # what the real stores return for a light query: enough to fuse and collapse
+        return Hit(post_id=post.post_id, score=score, leg=leg, duplicate_of=post.duplicate_of)
     names = list(dict.fromkeys(e.normalized for e in post.analysis.entities if e.normalized))
     return Hit(
         post_id=post.post_id,
@@ -161,7 +163,7 @@ class FakeVectorStore(_Switch):
         return [p for p in self.points.values() if _passes(p.post, filters)]
 
     async def search_dense(
-        self, vector: Sequence[float], filters: SearchFilters, limit: int
+        self, vector: Sequence[float], filters: SearchFilters, limit: int, *, light: bool = False
     ) -> list[Hit]:
         self._check()
         norm = math.sqrt(sum(x * x for x in vector)) or 1.0
@@ -170,10 +172,10 @@ class FakeVectorStore(_Switch):
             pnorm = math.sqrt(sum(x * x for x in p.dense)) or 1.0
             cos = sum(a * b for a, b in zip(vector, p.dense, strict=True)) / (norm * pnorm)
             scored.append((cos, p.post))
-        return self._top(scored, "dense", limit)
+        return self._top(scored, "dense", limit, light)
 
     async def search_sparse(
-        self, vector: SparseVector, filters: SearchFilters, limit: int
+        self, vector: SparseVector, filters: SearchFilters, limit: int, *, light: bool = False
     ) -> list[Hit]:
         self._check()
         if not vector.indices:
@@ -194,17 +196,21 @@ class FakeVectorStore(_Switch):
             common = query.keys() & terms.keys()
             if common:
                 scored.append((sum(query[i] * terms[i] for i in common), p.post))
-        return self._top(scored, "sparse", limit)
+        return self._top(scored, "sparse", limit, light)
 
     @staticmethod
-    def _top(scored: list[tuple[float, Post]], leg: Leg, limit: int) -> list[Hit]:
+    def _top(scored: list[tuple[float, Post]], leg: Leg, limit: int, light: bool) -> list[Hit]:
         scored.sort(key=lambda sp: (-sp[0], sp[1].post_id))
-        return [_hit(post, score, leg) for score, post in scored[: max(limit, 0)]]
+        return [_hit(post, score, leg, light) for score, post in scored[: max(limit, 0)]]
 
-    async def fetch(self, filters: SearchFilters, post_ids: Sequence[str]) -> list[Hit]:
+    async def fetch(
+        self, filters: SearchFilters, post_ids: Sequence[str], *, light: bool = False
+    ) -> list[Hit]:
         self._check()
         allowed = {p.post.post_id: p.post for p in self._candidates(filters)}
-        return [_hit(allowed[i], 0.0, "graph") for i in dict.fromkeys(post_ids) if i in allowed]
+        return [
+            _hit(allowed[i], 0.0, "graph", light) for i in dict.fromkeys(post_ids) if i in allowed
+        ]
 
     async def ping(self) -> None:
         self._check()

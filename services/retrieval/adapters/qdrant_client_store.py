@@ -122,7 +122,7 @@ class QdrantClientStore:
         )
 
     async def search_dense(
-        self, vector: Sequence[float], filters: SearchFilters, limit: int
+        self, vector: Sequence[float], filters: SearchFilters, limit: int, *, light: bool = False
     ) -> list[Hit]:
         """Cosine nearest neighbours among points passing ``filters``, best first."""
         if limit <= 0:
@@ -133,12 +133,12 @@ class QdrantClientStore:
             using=qp.DENSE,
             query_filter=_filter(filters),
             limit=limit,
-            with_payload=True,
+            with_payload=qp.selector(light),
         )
-        return [qp.hit(p.payload, p.score, "dense") for p in response.points]
+        return [qp.hit(p.payload, p.score, "dense", light=light) for p in response.points]
 
     async def search_sparse(
-        self, vector: SparseVector, filters: SearchFilters, limit: int
+        self, vector: SparseVector, filters: SearchFilters, limit: int, *, light: bool = False
     ) -> list[Hit]:
         """IDF-weighted dot product among points passing ``filters``, best first."""
         if limit <= 0 or not vector.indices:
@@ -151,11 +151,13 @@ class QdrantClientStore:
             query_filter=_filter(filters),
             search_params=models.SearchParams(idf=models.IdfCorpusParams(corpus=tenant_only)),
             limit=limit,
-            with_payload=True,
+            with_payload=qp.selector(light),
         )
-        return [qp.hit(p.payload, p.score, "sparse") for p in response.points]
+        return [qp.hit(p.payload, p.score, "sparse", light=light) for p in response.points]
 
-    async def fetch(self, filters: SearchFilters, post_ids: Sequence[str]) -> list[Hit]:
+    async def fetch(
+        self, filters: SearchFilters, post_ids: Sequence[str], *, light: bool = False
+    ) -> list[Hit]:
         """Payloads of those posts that pass ``filters``, in the order asked, score 0."""
         wanted = list(dict.fromkeys(post_ids))
         if not wanted:
@@ -165,9 +167,9 @@ class QdrantClientStore:
             self.collection,
             scroll_filter=_filter(filters, models.HasIdCondition(has_id=ids)),
             limit=len(ids),
-            with_payload=True,
+            with_payload=qp.selector(light),
         )
-        return qp.ordered([qp.hit(r.payload, 0.0, "graph") for r in records], wanted)
+        return qp.ordered([qp.hit(r.payload, 0.0, "graph", light=light) for r in records], wanted)
 
     async def ping(self) -> None:
         """Raise unless the server answers and the collection exists."""

@@ -115,7 +115,7 @@ class QdrantEdgeStore:
         )
 
     async def search_dense(
-        self, vector: Sequence[float], filters: SearchFilters, limit: int
+        self, vector: Sequence[float], filters: SearchFilters, limit: int, *, light: bool = False
     ) -> list[Hit]:
         """Cosine nearest neighbours among points passing ``filters``, best first."""
         if limit <= 0:
@@ -124,13 +124,13 @@ class QdrantEdgeStore:
             limit=limit,
             query=qe.Query.Nearest(list(vector), using=qp.DENSE),
             filter=_filter(filters),
-            with_payload=True,
+            with_payload=qp.selector(light),
         )
         found = await self._run(lambda: self._require().query(request))
-        return [qp.hit(p.payload, p.score, "dense") for p in found]
+        return [qp.hit(p.payload, p.score, "dense", light=light) for p in found]
 
     async def search_sparse(
-        self, vector: SparseVector, filters: SearchFilters, limit: int
+        self, vector: SparseVector, filters: SearchFilters, limit: int, *, light: bool = False
     ) -> list[Hit]:
         """IDF-weighted dot product among points passing ``filters``, best first."""
         if limit <= 0 or not vector.indices:
@@ -143,22 +143,26 @@ class QdrantEdgeStore:
             ),
             filter=_filter(filters),
             params=qe.SearchParams(idf=qe.IdfParams(corpus=tenant_only)),
-            with_payload=True,
+            with_payload=qp.selector(light),
         )
         found = await self._run(lambda: self._require().query(request))
-        return [qp.hit(p.payload, p.score, "sparse") for p in found]
+        return [qp.hit(p.payload, p.score, "sparse", light=light) for p in found]
 
-    async def fetch(self, filters: SearchFilters, post_ids: Sequence[str]) -> list[Hit]:
+    async def fetch(
+        self, filters: SearchFilters, post_ids: Sequence[str], *, light: bool = False
+    ) -> list[Hit]:
         """Payloads of those posts that pass ``filters``, in the order asked, score 0."""
         wanted = list(dict.fromkeys(post_ids))
         if not wanted:
             return []
         ids: set[qe.PointId] = {qp.point_id(filters.tenant_id, pid) for pid in wanted}
         request = qe.ScrollRequest(
-            limit=len(ids), filter=_filter(filters, qe.HasIdCondition(ids)), with_payload=True
+            limit=len(ids),
+            filter=_filter(filters, qe.HasIdCondition(ids)),
+            with_payload=qp.selector(light),
         )
         records, _ = await self._run(lambda: self._require().scroll(request))
-        return qp.ordered([qp.hit(r.payload, 0.0, "graph") for r in records], wanted)
+        return qp.ordered([qp.hit(r.payload, 0.0, "graph", light=light) for r in records], wanted)
 
     async def optimize(self) -> bool:
         """Merge segments and build the HNSW index (blocks other calls while it runs).

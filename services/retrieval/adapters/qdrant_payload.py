@@ -103,9 +103,25 @@ def payload(post: Post) -> dict[str, Any]:
     }
 
 
-def hit(data: Mapping[str, Any] | None, score: float, leg: Leg) -> Hit:
-    """A :class:`Hit` from a stored payload."""
+#: The payload fields a light hit carries: enough to fuse, collapse reposts and rank.
+LIGHT_FIELDS: Final = ["post_id", "duplicate_of"]
+
+
+def selector(light: bool) -> bool | list[str]:
+    """``with_payload`` of a query: the whole payload, or only :data:`LIGHT_FIELDS`."""
+    return list(LIGHT_FIELDS) if light else True
+
+
+def hit(data: Mapping[str, Any] | None, score: float, leg: Leg, *, light: bool = False) -> Hit:
+    """A :class:`Hit` from a stored payload (``light``: from :data:`LIGHT_FIELDS` only)."""
     data = data or {}
+    if light:
+        return Hit(
+            post_id=str(data.get("post_id", "")),
+            score=float(score),
+            leg=leg,
+            duplicate_of=data.get("duplicate_of"),
+        )
     raw_date = data.get("date")
     return Hit(
         post_id=str(data.get("post_id", "")),

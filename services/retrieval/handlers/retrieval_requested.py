@@ -31,11 +31,8 @@ def make_handler(
             answer, topic="retrieval.completed.v1", tenant_id=env.tenant_id, causation=env
         )
         key = f"{env.tenant_id}:{env.payload.request_id}"
-        if ctx.reply_to:
-            await publisher.publish(out, key=key, physical_topic=ctx.reply_to)
-        else:
-            await publisher.publish(out, key=key)
-        await lifecycle.emit(
+        # The trace does not hold up the poll's commit: the answer is the work.
+        lifecycle.emit_soon(
             "run_completed",
             tenant_id=env.tenant_id,
             run_id=env.correlation_id,
@@ -48,5 +45,9 @@ def make_handler(
             },
             cause=env,
         )
+        if ctx.reply_to:
+            await publisher.publish(out, key=key, physical_topic=ctx.reply_to)
+        else:
+            await publisher.publish(out, key=key)
 
     return handle

@@ -226,6 +226,8 @@ async def test_search_finds_cites_and_isolates_tenants(stores) -> None:  # type:
     assert "sparse" in answer.legs_run
     assert not any(d.post_id.startswith("other:") for d in answer.documents)
     assert answer.degraded_legs == []
+    # The legs of a qa search read ids only; the documents are read whole afterwards.
+    assert all(d.text and d.channel_id and d.date is not None for d in answer.documents)
 
 
 async def test_filters_never_fall_back_to_unfiltered(stores) -> None:  # type: ignore[no-untyped-def]

@@ -236,6 +236,33 @@ async def test_hits_carry_the_payload(store: VectorStore) -> None:
     assert (fetched.score, fetched.leg, fetched.text) == (0.0, "graph", "x" * 2000)
 
 
+async def test_light_hits_carry_what_fusion_needs_and_rank_like_whole_ones(
+    seeded: VectorStore,
+) -> None:
+    post = make_post(A, "c9", 78, text="light", duplicate_of="tenant-a:c1:1")
+    await seeded.upsert([make_point(post, [0, 1, 0, 0], {3: 2.0})])
+    filters = SearchFilters(A)
+    for whole, light in [
+        (
+            await seeded.search_dense([0, 1, 0, 0], filters, 10),
+            await seeded.search_dense([0, 1, 0, 0], filters, 10, light=True),
+        ),
+        (
+            await seeded.search_sparse(ALL_TERMS, filters, 10),
+            await seeded.search_sparse(ALL_TERMS, filters, 10, light=True),
+        ),
+        (
+            await seeded.fetch(filters, [post.post_id, PID["a1"]]),
+            await seeded.fetch(filters, [post.post_id, PID["a1"]], light=True),
+        ),
+    ]:
+        assert [(h.post_id, h.score, h.duplicate_of) for h in light] == [
+            (h.post_id, h.score, h.duplicate_of) for h in whole
+        ]
+        assert any(h.duplicate_of == "tenant-a:c1:1" for h in light)
+        assert all(h.text == "" and h.permalink is None for h in light)
+
+
 async def test_limits_and_empty_queries(seeded: VectorStore) -> None:
     assert len(await seeded.search_dense([1, 0, 0, 0], SearchFilters(A), 1)) == 1
     assert len(await seeded.search_sparse(ALL_TERMS, SearchFilters(A), 2)) == 2
