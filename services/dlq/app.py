@@ -112,7 +112,12 @@ def build_app(
     )
 
     kit.consume_batch("deadletter.v1", deadletter.make_handler(intake), max_records=200)
-    lifecycle.subscribe(kit, resolution, group=settings.group_id + RESOLUTIONS_GROUP_SUFFIX)
+    lifecycle.subscribe(
+        kit,
+        resolution,
+        group=settings.group_id + RESOLUTIONS_GROUP_SUFFIX,
+        linger_ms=settings.resolution_linger_ms,
+    )
     kit.run_in_background("scheduler", scheduler.run)
 
     http = FastAPI(

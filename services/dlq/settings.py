@@ -34,6 +34,9 @@ class DlqSettings(ServiceSettings):
     lease_s: float = Field(default=60.0, ge=1.0, le=3600)
     publish_timeout_s: float = Field(default=10.0, gt=0, le=600)
     stats_interval_s: float = Field(default=10.0, ge=0.1, le=3600)
+    resolution_linger_ms: int = Field(default=500, ge=0, le=10_000)
+    """How long the broker may hold a fetch of lifecycle events for a fuller poll: the DLQ
+    reads every event to find the few naming its entries (0: hand over any event at once)."""
 
     @model_validator(mode="after")
     def _lease_outlives_publish(self) -> Self:

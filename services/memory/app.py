@@ -80,6 +80,7 @@ def build_app(
         ),
         max_records=settings.batch_max_records,
         timeout_ms=settings.batch_timeout_ms,
+        linger_ms=settings.batch_linger_ms,
     )
     http = FastAPI(
         title="tgint memory",

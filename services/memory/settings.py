@@ -30,5 +30,8 @@ class MemorySettings(ServiceSettings):
     batch_max_records: int = Field(default=500, ge=1, le=10_000)
     """Lifecycle events taken per poll and stored with one INSERT."""
     batch_timeout_ms: int = Field(default=200, ge=1, le=60_000)
+    batch_linger_ms: int = Field(default=250, ge=0, le=10_000)
+    """How long the broker may hold a fetch for a fuller poll (0: hand over any event at once);
+    an episode is stored at most this much later, for far less CPU per event."""
     read_timeout_s: float = Field(default=5.0, gt=0, le=300)
     """Statement timeout of one API read; slower reads answer 503 rather than hang."""

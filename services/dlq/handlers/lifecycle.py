@@ -17,6 +17,7 @@ from faststream import AckPolicy
 from faststream.kafka.annotations import KafkaMessage
 
 from servicekit.app import ServiceKit
+from servicekit.kafka import FULL_FETCH_BYTES
 from servicekit.logging import get_logger
 from services.dlq.resolution import Resolution
 
@@ -24,8 +25,9 @@ TOPIC = "lifecycle.v1"
 _log = get_logger(__name__)
 
 
-def subscribe(kit: ServiceKit, resolution: Resolution, *, group: str) -> None:
-    """Register the batch subscriber on ``kit``'s broker (started with the kit)."""
+def subscribe(kit: ServiceKit, resolution: Resolution, *, group: str, linger_ms: int = 0) -> None:
+    """Register the batch subscriber on ``kit``'s broker (started with the kit); with
+    ``linger_ms`` the broker holds a fetch that long for a fuller poll."""
     subscriber = kit.broker.subscriber(
         kit.settings.topic(TOPIC),
         batch=True,
@@ -35,6 +37,9 @@ def subscribe(kit: ServiceKit, resolution: Resolution, *, group: str) -> None:
         ack_policy=AckPolicy.MANUAL,
         auto_offset_reset="earliest",
         decoder=_raw,
+        # aiokafka's defaults (1 byte, 500 ms) without a linger
+        fetch_min_bytes=FULL_FETCH_BYTES if linger_ms > 0 else 1,
+        fetch_max_wait_ms=linger_ms if linger_ms > 0 else 500,
     )
 
     async def on_lifecycle(msg: KafkaMessage) -> None:
