@@ -182,3 +182,7 @@ class Lifecycle(Protocol):
     ) -> Envelope[Any]:
         """Publish one event; raises what the broker raises."""
         ...
+
+    def emit_soon(self, kind: LifecycleKind, **kwargs: Any) -> None:
+        """Publish one event without waiting for the broker; a failure is logged."""
+        ...

@@ -4,7 +4,9 @@ Recording never fails an answer that was computed: Postgres not answering is log
 counted (the turn is then missing from history), a lifecycle event that cannot be published
 is logged. ``run_started`` is published together with the completion (one produce request,
 same partition) but stamped with the time the run started: a fast run lasts milliseconds,
-and one broker round trip less per request is worth more than an early trace.
+and one broker round trip less per request is worth more than an early trace. For the same
+reason the answer does not wait for the broker to acknowledge the two events
+(``LifecyclePublisher.emit_soon``; the service waits for them when it stops).
 """
 
 from __future__ import annotations
@@ -48,16 +50,16 @@ class Journal:
     ) -> None:
         """Record the turn and the run, publish ``run_started`` and ``run_completed`` (or
         ``error``). Raises only on a bug (an unexpected store error)."""
-        await asyncio.gather(self._started(s, started_at), self._record(s, outcome, cause))
+        self._started(s, started_at)
+        await self._record(s, outcome, cause)
 
     async def failed(
         self, s: RunState, started_at: datetime, exc: BaseException, cause: Envelope[Any] | None
     ) -> None:
         """Publish ``run_started`` and ``error`` for a request that raised."""
         details = {"error": type(exc).__name__, "message": str(exc)[:300]}
-        await asyncio.gather(
-            self._started(s, started_at), self._emit("error", s, "query", details, cause=cause)
-        )
+        self._started(s, started_at)
+        self._emit("error", s, "query", details, cause=cause)
 
     async def _record(self, s: RunState, outcome: Outcome, cause: Envelope[Any] | None) -> None:
         now = self._clock.now()
@@ -105,9 +107,8 @@ class Journal:
             "citations": len(outcome.sources),
             "degraded": outcome.degraded,
         }
-        emitting = self._emit(kind, s, outcome.route, details, cause=cause)
+        self._emit(kind, s, outcome.route, details, cause=cause)
         results = await asyncio.gather(*writes, return_exceptions=True)
-        await emitting
         for result in results:
             if isinstance(result, StoreUnavailable):
                 _log.warning("turn_not_recorded", run_id=s.run_id, error=str(result)[:200])
@@ -115,8 +116,8 @@ class Journal:
             elif isinstance(result, BaseException):
                 raise result
 
-    async def _started(self, s: RunState, when: datetime) -> None:
-        await self._emit(
+    def _started(self, s: RunState, when: datetime) -> None:
+        self._emit(
             "run_started",
             s,
             "query",
@@ -125,7 +126,7 @@ class Journal:
             occurred_at=when,
         )
 
-    async def _emit(
+    def _emit(
         self,
         kind: EventKind,
         s: RunState,
@@ -135,19 +136,17 @@ class Journal:
         cause: Envelope[Any] | None,
         occurred_at: datetime | None = None,
     ) -> None:
-        try:
-            await self._lifecycle.emit(
-                kind,
-                tenant_id=s.principal.tenant_id,
-                run_id=s.run_id,
-                domain=domain,
-                details=details,
-                user_id=s.principal.user_id,
-                cause=cause,
-                occurred_at=occurred_at,
-            )
-        except Exception as exc:  # a lost trace must not fail the answer
-            _log.warning("lifecycle_publish_failed", kind=kind, error=repr(exc)[:200])
+        # A lost trace must not fail the answer: a failed publish is logged, not raised.
+        self._lifecycle.emit_soon(
+            kind,
+            tenant_id=s.principal.tenant_id,
+            run_id=s.run_id,
+            domain=domain,
+            details=details,
+            user_id=s.principal.user_id,
+            cause=cause,
+            occurred_at=occurred_at,
+        )
 
     def observe(self, s: RunState, outcome: Outcome, endpoint: str) -> None:
         """Per-hop durations, the answer's route/status/mode, and the seed's metrics."""
