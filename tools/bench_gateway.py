@@ -209,9 +209,9 @@ def _mean_max(values: list[int]) -> dict[str, float]:
     }
 
 
-def _questions(posts: list[Any], levels: dict[int, int], warmup: int) -> list[str]:
+def _questions(posts: list[Any], levels: dict[int, int], warmup: int, seed: int = 11) -> list[str]:
     """Distinct questions: the first eight words of random posts with enough text."""
-    rng = random.Random(11)  # noqa: S311 - reproducible sampling, not security
+    rng = random.Random(seed)  # noqa: S311 - reproducible sampling, not security
     wanted = warmup + sum(levels.values())
     texts = [p.text for p in posts if len(p.text.split()) >= 8]
     picked = rng.sample(texts, min(len(texts), wanted * 2))
@@ -519,6 +519,13 @@ def cli() -> None:
     parser.add_argument("--url", help="measure this running gateway instead")
     parser.add_argument("--key", help="API key for --url")
     parser.add_argument(
+        "--seed",
+        type=int,
+        default=11,
+        help="sample of questions; change it to rerun against a --url gateway whose caches "
+        "already hold the previous sample's answers",
+    )
+    parser.add_argument(
         "--llm-latency-ms",
         type=int,
         help="use the scripted LLM provider answering after this many ms (default: offline)",
@@ -528,7 +535,7 @@ def cli() -> None:
         if not args.key:
             parser.error("--url needs --key")
         posts = list(channel_posts())
-        questions = _questions(posts, args.requests, args.warmup)
+        questions = _questions(posts, args.requests, args.warmup, args.seed)
         figures = asyncio.run(measure(args.url, args.key, questions, args.requests, args.warmup))
     else:
         figures = asyncio.run(
