@@ -21,7 +21,9 @@ Guarantees, per message:
 - a message re-published by the DLQ service (it carries ``dlq-entry-id``) that now succeeds
   emits a lifecycle ``run_completed`` naming the entry, so the DLQ marks it resolved;
 - a consumer of ``lifecycle.v1`` itself emits no ``retry``/``error`` lifecycle events about
-  what it consumes: they would land on its own input and breed more while it fails.
+  what it consumes: they would land on its own input and breed more while it fails;
+- with ``in_flight`` > 1 several polls are processed at once and the offsets above still hold
+  per poll: each is committed only behind every earlier poll (:mod:`servicekit.inflight`).
 """
 
 from __future__ import annotations
