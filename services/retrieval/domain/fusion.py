@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from services.retrieval.domain.model import Hit, Leg
 
 
-@dataclass
+@dataclass(slots=True)
 class Fused:
     """A post after fusion: its fused score, each leg's own score and rank, and a payload."""
 
@@ -17,6 +17,8 @@ class Fused:
     score: float
     leg_scores: dict[Leg, float] = field(default_factory=dict)
     leg_ranks: dict[Leg, int] = field(default_factory=dict)
+    best_rank: int = 0
+    """Its best rank in any leg (the first tie-breaker)."""
 
 
 def rrf(
@@ -36,16 +38,18 @@ def rrf(
         for rank, hit in enumerate(hits, start=1):
             entry = fused.get(hit.post_id)
             if entry is None:
-                entry = fused[hit.post_id] = Fused(hit=hit, score=0.0)
+                fused[hit.post_id] = Fused(
+                    hit, weight / (k + rank), {leg: hit.score}, {leg: rank}, rank
+                )
+                continue
             if leg in entry.leg_ranks:  # a leg listing a post twice counts once
                 continue
             entry.score += weight / (k + rank)
             entry.leg_scores[leg] = hit.score
             entry.leg_ranks[leg] = rank
-    return sorted(
-        fused.values(),
-        key=lambda f: (-f.score, min(f.leg_ranks.values()), f.hit.post_id),
-    )
+            if rank < entry.best_rank:
+                entry.best_rank = rank
+    return sorted(fused.values(), key=lambda f: (-f.score, f.best_rank, f.hit.post_id))
 
 
 _WORD = re.compile(r"\w{3,}", re.UNICODE)
