@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -66,6 +67,8 @@ def build_app(
     kit.on_startup("neo4j", graph.ensure_schema)
     kit.on_shutdown(vectors.close)
     kit.on_shutdown(graph.close)
+    if isinstance(vectors, QdrantEdgeStore) and settings.edge_optimize_min_points > 0:
+        kit.run_in_background("vector optimiser", _optimiser(vectors, settings))
     # Qdrant and Neo4j being down degrades answers (and fails indexing, which the DLQ
     # retries); it does not make the service unready, so readiness checks only Postgres.
     searcher = Searcher(
@@ -113,6 +116,23 @@ def build_app(
         in_flight=settings.search_in_flight,
     )
     return kit.build(deps=deps)
+
+
+def _optimiser(
+    vectors: QdrantEdgeStore, settings: RetrievalSettings
+) -> Callable[[], Awaitable[None]]:
+    """Check every few seconds whether the embedded shard should be optimised."""
+    interval = max(1.0, settings.edge_optimize_quiet_s)
+
+    async def loop() -> None:
+        while True:
+            await asyncio.sleep(interval)
+            await vectors.optimize_if_settled(
+                min_points=settings.edge_optimize_min_points,
+                quiet_s=settings.edge_optimize_quiet_s,
+            )
+
+    return loop
 
 
 def _async(fn: Callable[[], None]) -> Callable[[], Awaitable[None]]:

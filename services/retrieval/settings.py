@@ -24,6 +24,10 @@ class RetrievalSettings(ServiceSettings):
     qdrant_url: str | None = None
     qdrant_api_key: SecretStr | None = None
     qdrant_edge_path: str = ".state/retrieval/qdrant-edge"
+    # Qdrant Edge does not optimise by itself: build the index once this many points were
+    # written and writing paused this long (0 points: never). A server optimises on its own.
+    edge_optimize_min_points: int = Field(default=5000, ge=0)
+    edge_optimize_quiet_s: float = Field(default=5.0, ge=0.0, le=3600)
 
     neo4j_uri: str = "bolt://127.0.0.1:17687"
     neo4j_user: str | None = None

@@ -4,11 +4,18 @@ The engine is synchronous and not meant for concurrent callers, so every call ru
 dedicated worker thread: calls are serialised by construction (even when an awaiting task
 is cancelled mid-call, the next call still waits for the running one), and the event loop
 never blocks on the engine.
+
+The engine does not optimise in the background (merge segments, build the HNSW index); without
+it a dense search compares the query with every point (2.3 ms instead of 1.1 ms over the
+shipped dataset). :meth:`optimize_if_settled` runs it once enough points were written and
+writing has paused; it holds the engine (and Python's GIL) while it runs, about 4 s for the
+22 099 shipped posts, so it waits for a quiet moment.
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
@@ -17,12 +24,14 @@ from typing import Final, TypeVar
 
 import qdrant_edge as qe
 
+from servicekit.logging import get_logger
 from services.retrieval.adapters import qdrant_payload as qp
 from services.retrieval.domain.model import Hit, IndexedPoint, SearchFilters, SparseVector
 
 _T = TypeVar("_T")
 _BATCH: Final = 1024
 _CONFIG_FILE: Final = "edge_config.json"
+_log = get_logger(__name__)
 
 
 class QdrantEdgeStore:
@@ -43,6 +52,8 @@ class QdrantEdgeStore:
         self._dim = 0
         self._closed = False
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="qdrant-edge")
+        self._unoptimized = 0  # points written since the last optimisation (or found at open)
+        self._last_write = 0.0
 
     async def _run(self, call: Callable[[], _T]) -> _T:
         if self._closed:
@@ -80,6 +91,8 @@ class QdrantEdgeStore:
             shard = qe.EdgeShard.create(str(self.path), config)
         self._create_indexes(shard)
         self._shard, self._dim = shard, dim
+        # A shard written by an earlier run may never have been optimised: count its points.
+        self._unoptimized = shard.info().points_count
 
     @staticmethod
     def _create_indexes(shard: qe.EdgeShard) -> None:
@@ -97,6 +110,8 @@ class QdrantEdgeStore:
         """Insert or replace points (by tenant and post id), in batches of 1024."""
         for start in range(0, len(points), _BATCH):
             await self._run(partial(self._upsert, points[start : start + _BATCH]))
+        self._unoptimized += len(points)
+        self._last_write = time.monotonic()
 
     def _upsert(self, batch: Sequence[IndexedPoint]) -> None:
         # Built on the worker thread too: converting 300-d vectors costs about as much as the
@@ -170,6 +185,25 @@ class QdrantEdgeStore:
         Not part of the port: call it after a bulk load. Returns whether anything changed.
         """
         return await self._run(lambda: self._require().optimize())
+
+    async def optimize_if_settled(self, *, min_points: int, quiet_s: float) -> bool:
+        """Optimise once ``min_points`` points were written since the last time (or were in
+        the shard when it was opened) and nothing was written for ``quiet_s`` seconds;
+        return whether it ran. ``min_points`` 0 never optimises."""
+        if min_points <= 0 or self._unoptimized < min_points:
+            return False
+        if time.monotonic() - self._last_write < quiet_s:
+            return False
+        points, self._unoptimized = self._unoptimized, 0
+        started = time.monotonic()
+        changed = await self.optimize()
+        _log.info(
+            "vector_store_optimized",
+            points_written=points,
+            changed=changed,
+            seconds=round(time.monotonic() - started, 2),
+        )
+        return True
 
     async def ping(self) -> None:
         """Raise unless the shard is open and answers."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from contracts.envelope import Envelope
@@ -20,11 +19,11 @@ def make_handler(
     reply topic when it has one (request/reply), else to ``retrieval.completed.v1``."""
 
     async def handle(items: list[tuple[Envelope[Any], MessageContext]]) -> None:
-        answers = await searcher.search_many([(env.tenant_id, env.payload) for env, _ in items])
-        # Every answer of the poll in flight at once (one acknowledgement wait, not one each).
-        await asyncio.gather(
-            *(_answer(env, ctx, answer) for (env, ctx), answer in zip(items, answers, strict=True))
-        )
+        async def deliver(n: int, answer: DocumentsRetrieved) -> None:
+            await _answer(*items[n], answer)
+
+        # Each answer goes out as soon as its own search finished, not the poll's slowest.
+        await searcher.search_many([(env.tenant_id, env.payload) for env, _ in items], deliver)
 
     async def _answer(env: Envelope[Any], ctx: MessageContext, answer: DocumentsRetrieved) -> None:
         out = publisher.envelope(

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from contracts.v1.posts import PostIngested, PostsDeleted
-from contracts.v1.retrieval import RetrievalFilters, RetrieveDocuments
+from contracts.v1.retrieval import DocumentsRetrieved, RetrievalFilters, RetrieveDocuments
 from servicekit.cache import TtlLru
 from services.retrieval.domain.model import Analysis, IndexedPoint
 from services.retrieval.domain.sparse import Bm25Encoder
@@ -287,6 +287,23 @@ async def test_cache_hits_and_batched_embedding(stores) -> None:  # type: ignore
     await indexer.index([_incoming("acme", "-1003", 5, "Новый кратер")])
     searcher.invalidate("acme")
     assert not (await searcher.search("acme", requests[0][1])).cache_hit
+
+
+async def test_each_answer_is_handed_over_as_soon_as_it_is_ready(stores) -> None:  # type: ignore[no-untyped-def]
+    indexer, searcher = await _wire(stores)
+    await indexer.index([_incoming("acme", c, m, t) for c, m, t in POSTS])
+    cached = RetrieveDocuments(request_id="c0", query="кратер", domain="qa")
+    await searcher.search("acme", cached)
+    fresh = RetrieveDocuments(request_id="f1", query="вклады", domain="qa", graph_depth=2)
+    handed: list[tuple[int, str, bool]] = []
+
+    async def on_answer(n: int, answer: DocumentsRetrieved) -> None:
+        handed.append((n, answer.request_id, answer.cache_hit))
+
+    answers = await searcher.search_many([("acme", fresh), ("acme", cached)], on_answer)
+    # The cached answer does not wait for the search; every answer is handed over once.
+    assert handed == [(1, "c0", True), (0, "f1", False)]
+    assert [a.request_id for a in answers] == ["f1", "c0"]
 
 
 async def test_delete_removes_from_every_store(stores) -> None:  # type: ignore[no-untyped-def]

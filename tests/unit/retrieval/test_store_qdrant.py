@@ -117,3 +117,27 @@ async def test_edge_store_serialises_concurrent_callers(tmp_path: Path) -> None:
     await asyncio.gather(*(write(n) for n in range(10)), *(read() for _ in range(20)))
     assert await read() == 200
     await store.close()
+
+
+async def test_edge_store_optimises_once_enough_was_written_and_writing_paused(
+    tmp_path: Path,
+) -> None:
+    store = QdrantEdgeStore(tmp_path, model_name="m")
+    await store.ensure_collection(4)
+    points = [make_point(make_post("t1", "c1", n), [1, n, 0, 0], {n: 1.0}) for n in range(1, 31)]
+    await store.upsert(points[:20])
+    assert not await store.optimize_if_settled(min_points=30, quiet_s=0)  # too few yet
+    await store.upsert(points[20:])
+    assert not await store.optimize_if_settled(min_points=30, quiet_s=60)  # still writing
+    before = await store.search_dense([1, 3, 0, 0], SearchFilters("t1"), 30)
+    assert await store.optimize_if_settled(min_points=30, quiet_s=0)
+    assert not await store.optimize_if_settled(min_points=30, quiet_s=0)  # counted afresh
+    assert not await store.optimize_if_settled(min_points=0, quiet_s=0)  # 0 turns it off
+    after = await store.search_dense([1, 3, 0, 0], SearchFilters("t1"), 30)
+    assert [h.post_id for h in after] == [h.post_id for h in before]
+    await store.close()
+    # Reopened, the shard's points count as not yet optimised (an earlier run may not have).
+    reopened = QdrantEdgeStore(tmp_path, model_name="m")
+    await reopened.ensure_collection(4)
+    assert await reopened.optimize_if_settled(min_points=30, quiet_s=0)
+    await reopened.close()
