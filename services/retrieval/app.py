@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +21,7 @@ from services.retrieval.analysis_pool import AnalyzerPool
 from services.retrieval.domain.sparse import Bm25Encoder
 from services.retrieval.handlers import posts_deleted, posts_ingested, retrieval_requested
 from services.retrieval.indexing import Indexer
-from services.retrieval.metrics import build_metrics
+from services.retrieval.metrics import RetrievalMetrics, build_metrics
 from services.retrieval.ports import (
     Embedder,
     GraphStore,
@@ -68,7 +69,7 @@ def build_app(
     kit.on_shutdown(vectors.close)
     kit.on_shutdown(graph.close)
     if isinstance(vectors, QdrantEdgeStore) and settings.edge_optimize_min_points > 0:
-        kit.run_in_background("vector optimiser", _optimiser(vectors, settings))
+        kit.run_in_background("vector optimiser", _optimiser(vectors, settings, metrics))
     # Qdrant and Neo4j being down degrades answers (and fails indexing, which the DLQ
     # retries); it does not make the service unready, so readiness checks only Postgres.
     searcher = Searcher(
@@ -119,18 +120,21 @@ def build_app(
 
 
 def _optimiser(
-    vectors: QdrantEdgeStore, settings: RetrievalSettings
+    vectors: QdrantEdgeStore, settings: RetrievalSettings, metrics: RetrievalMetrics
 ) -> Callable[[], Awaitable[None]]:
     """Check every few seconds whether the embedded shard should be optimised."""
     interval = max(1.0, settings.edge_optimize_quiet_s)
 
     async def loop() -> None:
         while True:
+            metrics.unoptimized_points.set(vectors.unoptimized_points)
             await asyncio.sleep(interval)
-            await vectors.optimize_if_settled(
+            started = time.monotonic()
+            if await vectors.optimize_if_settled(
                 min_points=settings.edge_optimize_min_points,
                 quiet_s=settings.edge_optimize_quiet_s,
-            )
+            ):
+                metrics.optimize_seconds.observe(time.monotonic() - started)
 
     return loop
 

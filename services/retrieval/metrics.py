@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from servicekit.metrics import LATENCY_BUCKETS
 
@@ -21,6 +21,8 @@ class RetrievalMetrics:
     index_batch_seconds: Histogram
     index_stage_seconds: Counter
     deleted: Counter
+    unoptimized_points: Gauge
+    optimize_seconds: Histogram
 
     def cache(self, hit: bool) -> None:
         (self.cache_hits if hit else self.cache_misses).labels(
@@ -82,5 +84,16 @@ def build_metrics(registry: CollectorRegistry) -> RetrievalMetrics:
         ),
         deleted=Counter(
             "retrieval_posts_deleted_total", "Posts removed from every store", registry=registry
+        ),
+        unoptimized_points=Gauge(
+            "retrieval_edge_unoptimized_points",
+            "Points written to the embedded Qdrant shard since it was last optimised",
+            registry=registry,
+        ),
+        optimize_seconds=Histogram(
+            "retrieval_edge_optimize_duration_seconds",
+            "Optimisations of the embedded Qdrant shard (the service is held meanwhile)",
+            buckets=(0.1, 0.5, 1, 2, 5, 10, 30, 60, 120),
+            registry=registry,
         ),
     )

@@ -186,6 +186,11 @@ class QdrantEdgeStore:
         """
         return await self._run(lambda: self._require().optimize())
 
+    @property
+    def unoptimized_points(self) -> int:
+        """Points written since the last optimisation (or found when the shard was opened)."""
+        return self._unoptimized
+
     async def optimize_if_settled(self, *, min_points: int, quiet_s: float) -> bool:
         """Optimise once ``min_points`` points were written since the last time (or were in
         the shard when it was opened) and nothing was written for ``quiet_s`` seconds;
