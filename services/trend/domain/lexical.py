@@ -27,7 +27,7 @@ from typing import Final
 
 import Stemmer  # type: ignore[import-not-found]  # PyStemmer ships no stubs
 
-from services.trend.domain.stopwords import ALL as STOPWORDS
+from servicekit.stopwords import ALL as STOPWORDS
 
 Sparse = dict[str, float]
 """A sparse vector: stem → weight."""

@@ -18,9 +18,9 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 
+from servicekit.stopwords import ALL as STOPWORDS
 from services.retrieval.domain.text import models
 from services.retrieval.domain.text.lemmas import lemma
-from services.retrieval.domain.text.stopwords import ALL as STOPWORDS
 from services.retrieval.domain.text.tokenize import is_cyrillic, words
 
 DIM: Final = 300

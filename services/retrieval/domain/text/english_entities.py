@@ -18,9 +18,9 @@ import re
 from collections.abc import Iterator, Sequence
 from typing import Final
 
+from servicekit.stopwords import EN as EN_STOPWORDS
 from services.retrieval.domain.model import EntityLabel
 from services.retrieval.domain.text import models
-from services.retrieval.domain.text.stopwords import EN as EN_STOPWORDS
 
 Span = tuple[int, int, EntityLabel]
 """``(start, stop, label)`` character offsets of an entity in its text."""

@@ -15,7 +15,7 @@ from typing import Final
 
 import Stemmer  # type: ignore[import-not-found]  # PyStemmer ships no stubs
 
-from services.retrieval.domain.text.stopwords import ALL as STOPWORDS
+from servicekit.stopwords import ALL as STOPWORDS
 
 WORD: Final = re.compile(r"[^\W\d_]+|\d+")
 """Runs of letters, or of digits: hyphens, apostrophes, underscores and a change between

@@ -1,8 +1,10 @@
-"""Function words left out of the lexical signal (lower case, ``ё`` folded to ``е``).
+"""Function words left out of lexical signals (lower case, ``ё`` folded to ``е``).
 
-The same lists as the retrieval service's (NLTK/Snowball Russian plus frequent news function
-words; NLTK English), copied because the services share no code. They only save work: the
-stream's idf gives such words little weight anyway, but not while a tenant's stream is young.
+Russian: the NLTK/Snowball list plus frequent news function words (``также``, ``который``;
+``сообщил`` is *not* here: reporting verbs carry meaning for keywords). English: the NLTK list.
+Shared by the services that weigh words (retrieval's tokens and sparse vectors, the trend
+service's story similarity), so both leave out the same words; apply them to normalised tokens,
+see :func:`services.retrieval.domain.text.tokenize.normalize`.
 """
 
 from __future__ import annotations
@@ -54,4 +56,6 @@ EN: Final[frozenset[str]] = _words(
     """
 )
 
+BY_LANGUAGE: Final[dict[str, frozenset[str]]] = {"ru": RU, "en": EN}
 ALL: Final[frozenset[str]] = RU | EN
+"""Both lists: a token's script tells its language, so one set serves mixed-language text."""
