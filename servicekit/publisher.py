@@ -96,8 +96,8 @@ class Publisher:
     ) -> None:
         """Publish ``envelope`` and wait for the broker's acknowledgement.
 
-        ``topic`` defaults to ``<event_type>.v<schema_version>``; ``physical_topic`` bypasses the
-        prefix (used for replies, whose topic names arrive already physical).
+        ``topic`` defaults to ``<event_type>.v<schema_version>``; ``physical_topic``, when not
+        None, bypasses the prefix (used for replies, whose topic names arrive already physical).
         """
         logical = topic or f"{envelope.event_type}.v{envelope.schema_version}"
         target = physical_topic or self._settings.topic(logical)

@@ -54,10 +54,8 @@ def make_handler(
             idempotency_key=f"digest:{cmd.run_id}",
         )
         key = f"{envelope.tenant_id}:{cmd.run_id}"
-        if ctx.reply_to:
-            await publisher.publish(out, key=key, physical_topic=ctx.reply_to)
-        else:
-            await publisher.publish(out, key=key)
+        # To the requester's reply topic when it named one, else on the topic itself.
+        await publisher.publish(out, key=key, physical_topic=ctx.reply_to)
         details = {
             "status": result.status,
             "score": result.quality_score,

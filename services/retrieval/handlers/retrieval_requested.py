@@ -44,9 +44,7 @@ def make_handler(
             },
             cause=env,
         )
-        if ctx.reply_to:
-            await publisher.publish(out, key=key, physical_topic=ctx.reply_to)
-        else:
-            await publisher.publish(out, key=key)
+        # To the requester's reply topic when it named one, else on the topic itself.
+        await publisher.publish(out, key=key, physical_topic=ctx.reply_to)
 
     return handle

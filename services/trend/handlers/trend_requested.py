@@ -46,10 +46,8 @@ def make_handler(
             idempotency_key=f"{envelope.tenant_id}:{request.request_id}",
         )
         key = f"{envelope.tenant_id}:{request.request_id}"
-        if ctx.reply_to:
-            await publisher.publish(out, key=key, physical_topic=ctx.reply_to)
-        else:
-            await publisher.publish(out, key=key)
+        # To the requester's reply topic when it named one, else on the topic itself.
+        await publisher.publish(out, key=key, physical_topic=ctx.reply_to)
         metrics.requests.labels(route="reply_to" if ctx.reply_to else "topic").inc()
         await lifecycle.emit(
             "run_completed",
