@@ -24,7 +24,7 @@ import pytest
 
 from contracts.v1.posts import PostIngested
 from tests.helpers.chaos import Fleet, fleet_env
-from tests.security.conftest import create_key, index_posts
+from tests.helpers.gateway import create_key, index_posts
 from tools.dataset import channel_posts
 
 pytestmark = [pytest.mark.chaos, pytest.mark.timeout(600)]

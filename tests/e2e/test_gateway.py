@@ -4,11 +4,7 @@ service, keys made by the key CLI as another process, questions over REST and ov
 
 from __future__ import annotations
 
-import itertools
 import json
-import os
-import subprocess
-import sys
 import time
 import uuid
 from typing import Any
@@ -22,9 +18,9 @@ from contracts.v1.posts import PostIngested
 from contracts.v1.queries import AnswerQuery
 from tests.conftest import ROOT
 from tests.e2e.conftest import Stack
+from tests.helpers.gateway import create_key, two_channels
 from tests.helpers.kafka import produce, read_topic
 from tests.helpers.kit import wire
-from tools.dataset import channel_posts
 
 pytestmark = pytest.mark.e2e
 SCHEMA = json.loads((ROOT / "contracts/schemas/queries.answered.v1.json").read_text())
@@ -38,42 +34,11 @@ PROTECTED = [
 ]
 
 
-def _create_key(pg_dsn: str, tenant: str, user: str) -> str:
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "services.router.keys",
-            "create",
-            "--tenant",
-            tenant,
-            "--user",
-            user,
-        ],
-        cwd=ROOT,
-        env={**os.environ, "TGI_POSTGRES_DSN": pg_dsn},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
-    return done.stdout.strip()
-
-
-def _posts() -> tuple[list[PostIngested], list[PostIngested]]:
-    posts = [p for p in itertools.islice(channel_posts(), 3000) if len(p.text) > 200]
-    by_channel: dict[str, list[PostIngested]] = {}
-    for p in posts:
-        by_channel.setdefault(p.channel_id, []).append(p)
-    first, second = sorted(by_channel.values(), key=len, reverse=True)[:2]
-    return first[:30], second[:6]
-
-
 @pytest.fixture(scope="module")
 async def tenants(stack: Stack, bootstrap: str, pg_dsn: str) -> dict[str, Any]:
     """Two tenants with posts indexed by the running retrieval service, and a key each."""
     a, b = f"ga{uuid.uuid4().hex[:8]}", f"gb{uuid.uuid4().hex[:8]}"
-    posts_a, posts_b = _posts()
+    posts_a, posts_b = two_channels(30, 6)
     for tenant, posts in ((a, posts_a), (b, posts_b)):
         for post in posts:
             env = make_envelope(
@@ -98,8 +63,8 @@ async def tenants(stack: Stack, bootstrap: str, pg_dsn: str) -> dict[str, Any]:
         "b": b,
         "posts_a": posts_a,
         "indexed": wanted,
-        "key_a": _create_key(pg_dsn, a, "alice"),
-        "key_b": _create_key(pg_dsn, b, "bob"),
+        "key_a": create_key(pg_dsn, a, "alice"),
+        "key_b": create_key(pg_dsn, b, "bob"),
     }
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import io
-import itertools
 import json
 import time
 import uuid
@@ -34,23 +33,13 @@ from services.router import keys as keys_cli
 from services.router.app import build_app as build_router
 from services.router.settings import RouterSettings
 from tests.conftest import ROOT, new_prefix
+from tests.helpers.gateway import two_channels
 from tests.helpers.kafka import produce, read_topic
 from tests.helpers.kit import probe_settings, running, wire
-from tools.dataset import channel_posts
 from tools.scratch import scratch_database
 
 pytestmark = pytest.mark.integration
 SCHEMA = json.loads((ROOT / "contracts/schemas/queries.answered.v1.json").read_text())
-
-
-def _posts() -> tuple[list[PostIngested], list[PostIngested]]:
-    """Tenant A: 30 real posts of one channel; tenant B: 6 posts of another channel."""
-    posts = [p for p in itertools.islice(channel_posts(), 3000) if len(p.text) > 200]
-    by_channel: dict[str, list[PostIngested]] = {}
-    for p in posts:
-        by_channel.setdefault(p.channel_id, []).append(p)
-    first, second = sorted(by_channel.values(), key=len, reverse=True)[:2]
-    return first[:30], second[:6]
 
 
 def _post_env(tenant: str, post: PostIngested) -> Any:
@@ -91,7 +80,7 @@ async def indexed(
     bootstrap = infra["TGI_KAFKA_BOOTSTRAP"]
     prefix = new_prefix()
     tenant_a, tenant_b = f"a{uuid.uuid4().hex[:8]}", f"b{uuid.uuid4().hex[:8]}"
-    posts_a, posts_b = _posts()
+    posts_a, posts_b = two_channels(30, 6)  # tenant A: one channel, B: another
     async with scratch_database(infra["TGI_POSTGRES_DSN"], "routersvc") as dsn:
         retrieval = build_retrieval(
             load_settings(

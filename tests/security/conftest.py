@@ -3,23 +3,16 @@ test can grep every log for them), two tenants with indexed posts and an API key
 
 from __future__ import annotations
 
-import itertools
-import os
-import subprocess
-import sys
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from contracts.envelope import make_envelope
 from contracts.v1.posts import PostIngested
-from tests.conftest import ROOT
-from tests.helpers.chaos import Fleet, Producer, eventually, fleet_env, read_all
-from tools.dataset import channel_posts
+from tests.helpers.chaos import Fleet, fleet_env
+from tests.helpers.gateway import create_key, index_posts, two_channels
 
 
 @dataclass
@@ -52,60 +45,6 @@ def _with_password(dsn: str, password: str) -> str:
     scheme, rest = dsn.split("://", 1)
     user, host = rest.split("@", 1)
     return f"{scheme}://{user.split(':', 1)[0]}:{password}@{host}"
-
-
-def create_key(pg_dsn: str, tenant: str, user: str) -> str:
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "services.router.keys",
-            "create",
-            "--tenant",
-            tenant,
-            "--user",
-            user,
-        ],
-        cwd=ROOT,
-        env={**os.environ, "TGI_POSTGRES_DSN": pg_dsn},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
-    return done.stdout.strip()
-
-
-def _tenant_posts() -> tuple[list[PostIngested], list[PostIngested]]:
-    posts = [p for p in itertools.islice(channel_posts(), 3000) if len(p.text) > 200]
-    by_channel: dict[str, list[PostIngested]] = {}
-    for p in posts:
-        by_channel.setdefault(p.channel_id, []).append(p)
-    first, second = sorted(by_channel.values(), key=len, reverse=True)[:2]
-    return first[:30], second[:20]
-
-
-async def index_posts(stack_prefix: str, bootstrap: str, tenant: str, posts: list[Any]) -> None:
-    """Publish ``posts`` for ``tenant`` and wait until the retrieval service announced them."""
-    async with Producer(bootstrap) as producer:
-        for post in posts:
-            env = make_envelope(
-                post,
-                event_type="posts.ingested",
-                schema_version=1,
-                producer="tests@0",
-                tenant_id=tenant,
-            )
-            await producer.send_envelope(
-                stack_prefix + "posts.ingested.v1", env, key=f"{tenant}:{post.channel_id}"
-            )
-    wanted = {p.natural_key(tenant) for p in posts}
-
-    async def indexed() -> bool:
-        docs = await read_all(bootstrap, stack_prefix + "posts.indexed.v1")
-        return wanted <= {_field(d, "post_id") for d in docs}
-
-    await eventually(indexed, timeout_s=240, interval_s=2, what=f"{tenant}'s posts indexed")
 
 
 @pytest.fixture(scope="session")
@@ -148,7 +87,7 @@ async def secure(
     fleet = Fleet(env=env, logs=state)
     try:
         await fleet.start_all()
-        posts_a, posts_b = _tenant_posts()
+        posts_a, posts_b = two_channels(30, 20)
         a_name, b_name = f"sa{uuid.uuid4().hex[:8]}", f"sb{uuid.uuid4().hex[:8]}"
         a = Tenant(a_name, create_key(dsn, a_name, "alice"), posts_a)
         b = Tenant(b_name, create_key(dsn, b_name, "bob"), posts_b)
@@ -167,10 +106,3 @@ async def secure(
         )
     finally:
         await fleet.close()
-
-
-def _field(doc: dict[str, Any], name: str) -> Any:
-    """``doc.payload.<name>`` if it is a string (other tests park garbage on the same topics)."""
-    payload = doc.get("payload")
-    value = payload.get(name) if isinstance(payload, dict) else None
-    return value if isinstance(value, str) else None

@@ -21,7 +21,8 @@ from contracts.envelope import make_envelope
 from contracts.v1.posts import PostIngested
 from contracts.v1.queries import AnswerQuery
 from tests.helpers.chaos import Producer, eventually, read_all
-from tests.security.conftest import SecureStack, create_key, index_posts
+from tests.helpers.gateway import create_key, index_posts
+from tests.security.conftest import SecureStack
 
 pytestmark = [pytest.mark.security, pytest.mark.timeout(600)]
 
