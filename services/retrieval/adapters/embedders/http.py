@@ -60,6 +60,29 @@ async def with_retries(
     raise AssertionError("unreachable")  # pragma: no cover
 
 
+async def in_batches(
+    texts: Sequence[str],
+    request: Callable[[list[str]], Awaitable[list[list[float]]]],
+    *,
+    batch_size: int,
+    attempts: int,
+    backoff_s: float,
+    provider: str,
+) -> list[list[float]]:
+    """``request`` on ``batch_size`` texts at a time, each batch :func:`with_retries`; the
+    vectors of all batches in order."""
+    out: list[list[float]] = []
+    for start in range(0, len(texts), batch_size):
+        batch = list(texts[start : start + batch_size])
+        out += await with_retries(
+            lambda batch=batch: request(batch),  # type: ignore[misc]
+            attempts=attempts,
+            backoff_s=backoff_s,
+            provider=provider,
+        )
+    return out
+
+
 def unit_vectors(vectors: Sequence[Sequence[float]], dim: int, provider: str) -> list[list[float]]:
     """L2-normalised copies; raises :class:`EmbeddingUnavailable` on a wrong dimension, a
     non-finite value or a zero vector (a provider misconfiguration, not the input's fault)."""

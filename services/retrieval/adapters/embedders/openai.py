@@ -13,9 +13,9 @@ from services.retrieval.adapters.embedders.errors import EmbeddingUnavailable
 from services.retrieval.adapters.embedders.http import (
     Transient,
     classify_status,
+    in_batches,
     slug,
     unit_vectors,
-    with_retries,
 )
 
 PROVIDER = "openai-compatible endpoint"
@@ -68,16 +68,14 @@ class OpenAIEmbedder:
 
         Raises ``EmbeddingUnavailable`` (retryable) or ``EmbeddingRejected`` (the input).
         """
-        out: list[list[float]] = []
-        for start in range(0, len(texts), self._batch_size):
-            batch = list(texts[start : start + self._batch_size])
-            out += await with_retries(
-                lambda batch=batch: self._request(batch),  # type: ignore[misc]
-                attempts=self._attempts,
-                backoff_s=self._backoff_s,
-                provider=PROVIDER,
-            )
-        return out
+        return await in_batches(
+            texts,
+            self._request,
+            batch_size=self._batch_size,
+            attempts=self._attempts,
+            backoff_s=self._backoff_s,
+            provider=PROVIDER,
+        )
 
     async def _request(self, batch: list[str]) -> list[list[float]]:
         body: dict[str, Any] = {"model": self._model, "input": batch, "encoding_format": "float"}
