@@ -29,6 +29,7 @@ from pydantic_settings import SettingsConfigDict
 from contracts.v1.retrieval import RetrieveDocuments
 from servicekit.app import ServiceKit
 from servicekit.settings import ServiceSettings, load_settings
+from services.retrieval.settings import RetrievalSettings
 from tools.dataset import channel_posts, data_dir
 from tools.report import REPO
 
@@ -156,6 +157,33 @@ async def trends(bootstrap: str) -> None:
         print("   (none yet — the trend service announces stories as their bursts are confirmed)")
 
 
+async def index_built(timeout_s: float) -> None:
+    """Wait (saying so) while the embedded Qdrant shard builds its vector index after the
+    import: it holds the retrieval service for a few seconds, better before the questions."""
+    threshold = RetrievalSettings.model_fields["edge_optimize_min_points"].default
+    started = time.monotonic()
+    said = False
+    async with httpx.AsyncClient(timeout=10) as client:
+        while time.monotonic() - started < timeout_s:
+            try:
+                text = (await client.get(RETRIEVAL_METRICS)).text
+            except httpx.HTTPError:  # busy optimising: it answers once done
+                text = ""
+            pending = [
+                float(line.rsplit(" ", 1)[1])
+                for line in text.splitlines()
+                if line.startswith("retrieval_edge_unoptimized_points ")
+            ]
+            if text and (not pending or pending[0] < threshold):
+                if said:
+                    print(f"   vector index built ({time.monotonic() - started:.0f} s)", flush=True)
+                return
+            if not said:
+                print("   building the vector index (once writing pauses) …", flush=True)
+                said = True
+            await asyncio.sleep(2)
+
+
 async def main(bootstrap: str, timeout_s: float) -> int:
     ingest(bootstrap)
     expected = sum(1 for _ in channel_posts())
@@ -167,6 +195,7 @@ async def main(bootstrap: str, timeout_s: float) -> int:
         expected,
         timeout_s,
     )
+    await index_built(120)
     await ask(bootstrap)
     await follow(
         "\n   the trend service catching up on posts.indexed.v1 (trend /metrics) …",
