@@ -18,7 +18,7 @@ from contracts.v1.posts import PostIngested
 from contracts.v1.queries import AnswerQuery
 from tests.conftest import ROOT
 from tests.e2e.conftest import Stack
-from tests.helpers.gateway import create_key, two_channels
+from tests.helpers.gateway import create_key, index_posts, two_channels
 from tests.helpers.kafka import produce, read_topic
 from tests.helpers.kit import wire
 
@@ -39,25 +39,9 @@ async def tenants(stack: Stack, bootstrap: str, pg_dsn: str) -> dict[str, Any]:
     """Two tenants with posts indexed by the running retrieval service, and a key each."""
     a, b = f"ga{uuid.uuid4().hex[:8]}", f"gb{uuid.uuid4().hex[:8]}"
     posts_a, posts_b = two_channels(30, 6)
-    for tenant, posts in ((a, posts_a), (b, posts_b)):
-        for post in posts:
-            env = make_envelope(
-                post,
-                event_type="posts.ingested",
-                schema_version=1,
-                producer="tests@0",
-                tenant_id=tenant,
-            )
-            value, headers = wire(env)
-            await produce(bootstrap, stack.prefix + "posts.ingested.v1", value, headers=headers)
-    wanted = {
-        f"{t}:{p.channel_id}:{p.message_id}" for t, ps in ((a, posts_a), (b, posts_b)) for p in ps
-    }
-
-    def all_indexed(records: list[Any]) -> bool:
-        return wanted <= {json.loads(r.value)["payload"]["post_id"] for r in records}
-
-    await read_topic(bootstrap, stack.prefix + "posts.indexed.v1", until=all_indexed, timeout_s=180)
+    await index_posts(stack.prefix, bootstrap, a, posts_a)
+    await index_posts(stack.prefix, bootstrap, b, posts_b)
+    wanted = {p.natural_key(t) for t, ps in ((a, posts_a), (b, posts_b)) for p in ps}
     return {
         "a": a,
         "b": b,
