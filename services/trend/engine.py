@@ -214,6 +214,8 @@ class TrendEngine:
         self._metrics.posts.labels(outcome="clustered").inc(len(items) - outcome_ignored)
         self._metrics.stories.labels(change="merged").inc(changes.merged)
         self._metrics.stories.labels(change="retired").inc(changes.retired)
+        for argument, times in changes.kept_apart.items():
+            self._metrics.kept_apart.labels(argument=argument).inc(times)
         for card in changes.cards:
             delay = (card.window_end - card.first_seen_at).total_seconds()
             self._metrics.detection_delay.labels(kind=card.kind).observe(delay)

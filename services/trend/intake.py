@@ -5,12 +5,14 @@ from __future__ import annotations
 import numpy as np
 
 from contracts.v1.posts import PostIndexed
+from services.trend.domain.arguments import Participants, days
 from services.trend.domain.model import IncomingPost, Vector
 
 
 def to_incoming(tenant_id: str, post: PostIndexed) -> IncomingPost:
     """The domain view of ``post``: the vector re-normalised (a zero vector counts as none),
-    terms = lower-cased keywords and normalised entity forms."""
+    terms = lower-cased keywords and normalised entity forms; the days the text names and the
+    name parts of its ``PER`` entities (``domain.arguments``)."""
     entities = tuple(dict.fromkeys(e.normalized.lower() for e in post.entities))
     keywords = tuple(dict.fromkeys(k.lower() for k in post.keywords))
     return IncomingPost(
@@ -30,6 +32,8 @@ def to_incoming(tenant_id: str, post: PostIndexed) -> IncomingPost:
         duplicate_of=post.duplicate_of,
         views=post.views,
         forwards=post.forwards,
+        days=days(post.text[:1000], post.date.year),
+        people=Participants.of((e.text, e.normalized) for e in post.entities if e.label == "PER"),
     )
 
 

@@ -20,6 +20,7 @@ class TrendMetrics:
     clusters_active: Gauge
     held: Gauge
     stories: Counter
+    kept_apart: Counter
     emitted: Counter
     detection_delay: Histogram
     hold_seconds: Histogram
@@ -52,6 +53,13 @@ def build_trend_metrics(registry: CollectorRegistry) -> TrendMetrics:
             "trend_stories_total",
             "Story lifecycle changes: created, merged (absorbed by another), retired",
             ["change"],
+            registry=registry,
+        ),
+        kept_apart=Counter(
+            "trend_posts_kept_apart_total",
+            "Times a post stayed out of a story it matched in words because the two name "
+            "different days or different people (services/trend/domain/arguments.py)",
+            ["argument"],
             registry=registry,
         ),
         emitted=Counter(

@@ -7,8 +7,8 @@ analyzer and embedder, exactly what it would publish).
   the same trends; a ``trend.requested.v1`` with reply-to is answered with one list, empty
   for a tenant with nothing trending;
 - a service stopped half-way and restarted on the same database continues from its stored
-  clusters, counters and document frequencies and announces what an uninterrupted run
-  announces, while redelivered posts are counted once.
+  clusters (with the days and people they name), counters and document frequencies and
+  announces what an uninterrupted run announces, while redelivered posts are counted once.
 """
 
 from __future__ import annotations
@@ -239,9 +239,21 @@ async def test_restart_continues_from_stored_state_and_redelivery_counts_once(
                 "SELECT term, documents FROM trend.term_frequencies WHERE tenant_id = $1", tenant
             )
             frequencies[tenant] = {r["term"]: r["documents"] for r in rows}
+        # The days and people each story names (domain.arguments) came back from the store.
+        arguments: dict[str, dict[str, tuple[str, str, str]]] = {}
+        for tenant in (whole, split):
+            rows = await conn.fetch(
+                "SELECT story_id, state->>'days' AS days, state->>'people' AS people,"
+                " state->>'full_names' AS named FROM trend.stories WHERE tenant_id = $1",
+                tenant,
+            )
+            arguments[tenant] = {r["story_id"]: (r["days"], r["people"], r["named"]) for r in rows}
     finally:
         await conn.close()
     assert sizes[whole] == sizes[split] == len(events)
     assert documents[whole] == documents[split] == len(events)
     assert frequencies[whole] == frequencies[split]
     assert len(frequencies[whole]) > 1000
+    assert arguments[whole] == arguments[split]
+    assert any(named == "true" for _, _, named in arguments[whole].values())
+    assert any(days != "[]" for days, _, _ in arguments[whole].values())

@@ -10,6 +10,7 @@ from typing import Any
 import asyncpg
 import numpy as np
 
+from services.trend.domain.arguments import Participants, days
 from services.trend.domain.counters import BucketSeries
 from services.trend.domain.story import Member, Story
 
@@ -20,6 +21,9 @@ def story_row(tenant_id: str, s: Story) -> tuple[Any, ...]:
         "terms": dict(s.terms),
         "entities": dict(s.entities),
         "keywords": dict(s.keywords),
+        "days": sorted(s.days),
+        "people": sorted(s.people.parts),
+        "full_names": s.people.named,
         "channel_titles": s.channel_titles,
         "last_counted": {c: t.isoformat() for c, t in s.last_counted.items()},
         "counts": {str(b): [c, s.counts.weights.get(b, 0.0)] for b, c in s.counts.counts.items()},
@@ -79,6 +83,12 @@ def story_from(row: asyncpg.Record, members: list[Member]) -> Story:
         terms=Counter(state["terms"]),
         entities=Counter(state["entities"]),
         keywords=Counter(state["keywords"]),
+        # Rows stored before the event arguments have neither: the days are read from the
+        # members' texts again, the people (entities are not kept per member) stay unknown.
+        days={(int(m), int(d)) for m, d in state["days"]}
+        if "days" in state
+        else set().union(*(days(m.text, m.date.year) for m in members)),
+        people=Participants(frozenset(state.get("people", ())), state.get("full_names", False)),
         channel_titles=dict(state["channel_titles"]),
         last_counted={c: datetime.fromisoformat(t) for c, t in state["last_counted"].items()},
         members=members,

@@ -7,8 +7,8 @@ Per post, in event-time order:
 1. a repost (``duplicate_of`` naming a post of an active story) joins that story;
 2. otherwise the post joins the active story with the largest similarity margin
    (``domain.similarity``: among the stories whose embedding centroid is near, the TF-IDF
-   cosine to the story's words with a size-dependent bar), or founds a new story when no
-   margin is ``>= 0``;
+   cosine to the story's words with a size-dependent bar) whose days and people it does not
+   contradict (``domain.arguments``), or founds a new story when there is none;
 3. the story it joined is then compared with the other active stories and absorbs (or is
    absorbed by) every one that now passes the same decision as two groups — converging
    stories merge, the older one (first post first) keeps its id;
@@ -23,6 +23,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from services.trend.domain.arguments import conflicting
 from services.trend.domain.index import CentroidIndex
 from services.trend.domain.lexical import DocumentFrequencies, Sparse, stems
 from services.trend.domain.model import IncomingPost, StoryParams
@@ -40,6 +41,9 @@ class Assignment:
     repost: bool
     merged: list[Story] = field(default_factory=list)
     """Stories absorbed into ``story`` because of this post."""
+    kept_apart: tuple[str, ...] = ()
+    """Why the post stayed out of stories whose words it matched (``domain.arguments``:
+    ``"days"``, ``"people"``), one entry per such story."""
 
 
 class Clusterer:
@@ -90,14 +94,19 @@ class Clusterer:
             return Assignment(story=original, member=member, created=False, repost=True)
         if post.vector is None:
             return None
-        story = self._nearest(post, words)
+        story, kept_apart = self._nearest(post, words)
         created = story is None
         if story is None:
             story = new_story(post)
         member = self._add(story, post, words)
         survivor, merged = (story, []) if created else self._merge_converging(story)
         return Assignment(
-            story=survivor, member=member, created=created, repost=False, merged=merged
+            story=survivor,
+            member=member,
+            created=created,
+            repost=False,
+            merged=merged,
+            kept_apart=kept_apart,
         )
 
     def retire(self, now: datetime) -> list[Story]:
@@ -121,18 +130,25 @@ class Clusterer:
             index = self._indexes[key] = CentroidIndex(dim)
         return index
 
-    def _nearest(self, post: IncomingPost, words: Sparse) -> Story | None:
+    def _nearest(self, post: IncomingPost, words: Sparse) -> tuple[Story | None, tuple[str, ...]]:
+        """The story ``post`` joins (``None``: none), and why it stayed out of the stories
+        that matched it better in words but contradict its days or people."""
         assert post.vector is not None
         sim = self.params.similarity
         index = self._index(post, len(post.vector))
-        best: tuple[float, str] | None = None
+        passing: list[tuple[float, str, str | None]] = []
         for story_id, _ in index.above(post.vector, sim.candidate_cosine):
             story = self.stories[story_id]
             shared = len(post.terms & story.signature(sim.signature_terms)) if sim.term_bonus else 0
             m = margin(story.lexical_cosine(words), shared, 1, max(1, story.lexical_n), sim)
-            if m >= 0 and (best is None or (m, story_id) > best):
-                best = (m, story_id)
-        return None if best is None else self.stories[best[1]]
+            if m >= 0:
+                why = conflicting(post.days, post.people, story.days, story.people)
+                passing.append((m, story_id, why))
+        best = max(((m, s) for m, s, why in passing if why is None), default=None)
+        kept_apart = tuple(
+            why for m, s, why in passing if why is not None and (best is None or (m, s) > best)
+        )
+        return (None if best is None else self.stories[best[1]]), kept_apart
 
     def _add(self, story: Story, post: IncomingPost, words: Sparse) -> Member:
         member = story.add(
@@ -175,6 +191,8 @@ class Clusterer:
                 if other_id == story.story_id:
                     continue
                 other = self.stories[other_id]
+                if conflicting(story.days, story.people, other.days, other.people):
+                    continue
                 shared = len(mine & other.signature(sim.signature_terms)) if mine else 0
                 similarity = story.lexical_cosine(other.lexical, other.lexical_norm())
                 n1, n2 = max(1, story.lexical_n), max(1, other.lexical_n)

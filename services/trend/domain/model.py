@@ -9,6 +9,8 @@ from typing import Literal
 import numpy as np
 import numpy.typing as npt
 
+from services.trend.domain.arguments import Day, Participants
+
 TrendKind = Literal["emerging", "stable"]
 
 Vector = npt.NDArray[np.float32]
@@ -21,7 +23,8 @@ class IncomingPost:
 
     ``terms`` are the post's keywords and normalised entity forms (lower case): the lexical
     second signal of the similarity decision. ``vector`` is ``None`` when the producer shipped
-    no embedding; such a post can only join a story through ``duplicate_of``.
+    no embedding; such a post can only join a story through ``duplicate_of``. ``days`` and
+    ``people`` are the event's arguments the post names (``domain.arguments``).
     """
 
     tenant_id: str
@@ -40,6 +43,8 @@ class IncomingPost:
     duplicate_of: str | None = None
     views: int | None = None
     forwards: int | None = None
+    days: frozenset[Day] = frozenset()
+    people: Participants = field(default_factory=Participants)
 
 
 @dataclass(frozen=True, slots=True)

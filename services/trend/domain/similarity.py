@@ -18,8 +18,11 @@ cosine plus shared-term credit) scored 0.784 (0.786 on the held-out pool). TF-ID
 stream's idf reaches 0.863 at best and, with ``lexical_threshold`` chosen on ``ru_train``,
 0.84 on both pools (0.815 held out). Names, places and numbers that few posts share are what
 two reports of one event have in common; an averaged embedding blurs them with the rest.
-Rules tried on top (different calendar dates, no shared person, headline similarity) fixed
-pairs there but, on the shipped stream, mostly split or joined posts wrongly: not used.
+What words cannot separate — two events of one saga, which share nearly all their words —
+the clusterer leaves to the event's arguments (``domain.arguments``: groups that name
+different days or different people are not one story), which brings the pairs to F1 0.913.
+Broader rules tried first (any different calendar date, no shared person, headline
+similarity) split or joined posts of the shipped stream wrongly more often than not.
 
     θ(n₁, n₂) = τ / sqrt((τ + (1 − τ)/n₁) · (τ + (1 − τ)/n₂)),   τ = ``lexical_threshold``.
 

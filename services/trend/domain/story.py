@@ -17,6 +17,7 @@ from typing import Literal
 
 import numpy as np
 
+from services.trend.domain.arguments import Day, Participants
 from services.trend.domain.counters import BucketSeries, bucket_of
 from services.trend.domain.lexical import Sparse, dot, norm
 from services.trend.domain.model import IncomingPost, Vector
@@ -83,6 +84,10 @@ class Story:
     """The sum of the members' unit TF-IDF vectors (``domain.lexical``): the story's words."""
     lexical_n: int = 0
     """Members that contributed to ``lexical``."""
+    days: set[Day] = field(default_factory=set)
+    """Every calendar day a member names (``domain.arguments``)."""
+    people: Participants = field(default_factory=Participants)
+    """The people the members name."""
     _signature: tuple[int, frozenset[str]] | None = field(default=None, repr=False, compare=False)
     _lexical_norm: float | None = field(default=None, repr=False, compare=False)
 
@@ -152,6 +157,8 @@ class Story:
         self._signature = None
         self.entities.update(post.entities)
         self.keywords.update(post.keywords)
+        self.days |= post.days
+        self.people = self.people | post.people
         if post.channel_title:
             self.channel_titles[post.channel_id] = post.channel_title
         self.first_seen = min(self.first_seen, post.date)
@@ -185,6 +192,8 @@ class Story:
         self._signature = None
         self.entities.update(other.entities)
         self.keywords.update(other.keywords)
+        self.days |= other.days
+        self.people = self.people | other.people
         self.channel_titles.update(other.channel_titles)
         for channel, when in other.last_counted.items():
             mine = self.last_counted.get(channel)

@@ -6,6 +6,7 @@ clock, so replaying the same posts gives the same stories, counters and trends.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -40,6 +41,8 @@ class Changes:
     ignored: int = 0
     merged: int = 0
     retired: int = 0
+    kept_apart: Counter[str] = field(default_factory=Counter)
+    """Posts kept out of a story they matched in words, by the argument that differed."""
 
 
 class TenantState:
@@ -189,6 +192,7 @@ class TenantState:
         changes = self._changes
         changes.stories[a.story.story_id] = a.story
         changes.members.append((a.story.story_id, a.member))
+        changes.kept_apart.update(a.kept_apart)
         for gone in a.merged:
             changes.stories[gone.story_id] = gone
             changes.moves.append((gone.story_id, a.story.story_id))

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 
 from contracts.v1.posts import Entity, PostIndexed
+from services.trend.domain.arguments import Day, Participants
 from services.trend.domain.model import IncomingPost, Vector
 
 T0 = datetime(2024, 12, 3, 12, 0, tzinfo=UTC)
@@ -35,8 +36,11 @@ def post(
     duplicate_of: str | None = None,
     vector: Vector | None = None,
     text: str | None = None,
+    days: frozenset[Day] | set[Day] = frozenset(),
+    people: Participants | None = None,
 ) -> IncomingPost:
-    """Post ``n`` of ``channel`` at ``T0 + minutes`` about basis direction ``topic``."""
+    """Post ``n`` of ``channel`` at ``T0 + minutes`` about basis direction ``topic``, naming
+    ``days`` and ``people`` (none by default)."""
     return IncomingPost(
         tenant_id=tenant,
         post_id=f"{tenant}:{channel}:{n}",
@@ -51,6 +55,8 @@ def post(
         keywords=terms,
         permalink=f"https://t.me/{channel}/{n}",
         duplicate_of=duplicate_of,
+        days=frozenset(days),
+        people=people or Participants(),
     )
 
 
