@@ -319,6 +319,20 @@ def _extra_panels(service: str) -> list[Panel]:
                 ),
                 unit="short",
             ),
+            Panel(
+                "Story changes and posts kept apart by their days or people",
+                (
+                    q(
+                        f"sum by (change) (rate(trend_stories_total{{{s}}}[{RATE}]))",
+                        "stories {{change}}",
+                    ),
+                    q(
+                        f"sum by (argument) (rate(trend_posts_kept_apart_total{{{s}}}[{RATE}]))",
+                        "kept apart: {{argument}}",
+                    ),
+                ),
+                unit="ops",
+            ),
         ],
         "memory": [
             Panel(
