@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from contracts.v1.posts import PostIndexed
-from services.trend.domain.arguments import Participants, days
+from services.trend.domain.arguments import Participants, event_days
 from services.trend.domain.model import IncomingPost, Vector
 
 
@@ -32,7 +32,7 @@ def to_incoming(tenant_id: str, post: PostIndexed) -> IncomingPost:
         duplicate_of=post.duplicate_of,
         views=post.views,
         forwards=post.forwards,
-        days=days(post.text[:1000], post.date.year),
+        days=event_days(post.text[:1000], post.date.year),
         people=Participants.of((e.text, e.normalized) for e in post.entities if e.label == "PER"),
     )
 

@@ -10,7 +10,7 @@ from typing import Any
 import asyncpg
 import numpy as np
 
-from services.trend.domain.arguments import Participants, days
+from services.trend.domain.arguments import Participants, event_days
 from services.trend.domain.counters import BucketSeries
 from services.trend.domain.story import Member, Story
 
@@ -87,7 +87,7 @@ def story_from(row: asyncpg.Record, members: list[Member]) -> Story:
         # members' texts again, the people (entities are not kept per member) stay unknown.
         days={(int(m), int(d)) for m, d in state["days"]}
         if "days" in state
-        else set().union(*(days(m.text, m.date.year) for m in members)),
+        else set().union(*(event_days(m.text, m.date.year) for m in members)),
         people=Participants(frozenset(state.get("people", ())), state.get("full_names", False)),
         channel_titles=dict(state["channel_titles"]),
         last_counted={c: datetime.fromisoformat(t) for c, t in state["last_counted"].items()},

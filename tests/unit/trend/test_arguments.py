@@ -10,7 +10,9 @@ from services.trend.domain.arguments import (
     conflicting,
     days,
     days_conflict,
+    event_days,
     full_name,
+    lead,
     people_conflict,
 )
 from services.trend.domain.clusterer import Clusterer
@@ -48,6 +50,19 @@ def test_a_date_of_another_year_is_no_day_of_this_event() -> None:
     assert days("ограничено с 1 декабря 2024 года до 1 марта 2025 года", 2024) == {(12, 1)}
     # Without the post's year every stated day counts.
     assert days(text) == {(3, 16), (11, 27)}
+
+
+def test_an_event_day_is_one_the_lead_names() -> None:
+    text = (
+        "Протесты в Тбилиси продолжаются\nУтром 3 декабря демонстранты снова вышли к парламенту. "
+        "Поводом стали итоги выборов 26 октября."
+    )
+    assert lead(text) == (
+        "Протесты в Тбилиси продолжаются Утром 3 декабря демонстранты снова вышли к парламенту."
+    )
+    assert event_days(text, 2024) == {(12, 3)}
+    assert days(text, 2024) == {(12, 3), (10, 26)}
+    assert lead("Одно предложение. Второе! Третье?") == "Одно предложение. Второе!"
 
 
 def test_days_conflict_only_when_both_name_days_more_than_a_day_apart() -> None:
@@ -93,7 +108,7 @@ def test_intake_reads_the_days_from_the_text_and_the_people_from_per_entities() 
         }
     )
     incoming = to_incoming("acme", payload)
-    assert incoming.days == {(11, 8)}
+    assert incoming.days == {(11, 8)}  # in the lead, with the post's year (2024)
     assert incoming.people == Participants(frozenset({"виктор", "хедма"}), named=True)
 
 
