@@ -11,8 +11,8 @@ from services.trend.domain.model import IncomingPost, Vector
 
 def to_incoming(tenant_id: str, post: PostIndexed) -> IncomingPost:
     """The domain view of ``post``: the vector re-normalised (a zero vector counts as none),
-    terms = lower-cased keywords and normalised entity forms; the days the text names and the
-    name parts of its ``PER`` entities (``domain.arguments``)."""
+    terms = lower-cased keywords and normalised entity forms; the days its lead names and the
+    people its ``PER`` entities name (``domain.arguments``)."""
     entities = tuple(dict.fromkeys(e.normalized.lower() for e in post.entities))
     keywords = tuple(dict.fromkeys(k.lower() for k in post.keywords))
     return IncomingPost(

@@ -191,7 +191,7 @@ class Clusterer:
                 if other_id == story.story_id:
                     continue
                 other = self.stories[other_id]
-                if conflicting(story.days, story.people, other.days, other.people):
+                if conflicting(story.days, story.people, other.days, other.people) is not None:
                     continue
                 shared = len(mine & other.signature(sim.signature_terms)) if mine else 0
                 similarity = story.lexical_cosine(other.lexical, other.lexical_norm())

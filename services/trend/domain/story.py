@@ -85,7 +85,7 @@ class Story:
     lexical_n: int = 0
     """Members that contributed to ``lexical``."""
     days: set[Day] = field(default_factory=set)
-    """Every calendar day a member names (``domain.arguments``)."""
+    """Every calendar day a member's lead names (``domain.arguments``)."""
     people: Participants = field(default_factory=Participants)
     """The people the members name."""
     _signature: tuple[int, frozenset[str]] | None = field(default=None, repr=False, compare=False)
