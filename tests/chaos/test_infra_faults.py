@@ -37,16 +37,7 @@ async def _stream(
 ) -> None:
     started = time.monotonic()
     for i, post in enumerate(posts, start=1):
-        env = make_envelope(
-            post,
-            event_type="posts.ingested",
-            schema_version=1,
-            producer="chaos@0",
-            tenant_id=tenant,
-        )
-        await producer.send_envelope(
-            prefix + "posts.ingested.v1", env, key=f"{tenant}:{post.channel_id}"
-        )
+        await producer.send_post(prefix, tenant, post, producer="chaos@0")
         state["published"] = i
         ahead = started + i / RATE_PER_S - time.monotonic()
         if ahead > 0:
@@ -269,14 +260,7 @@ async def test_neo4j_down_degrades_retrieval_and_recovers(
         expected = {p.natural_key(tenant) for p in posts}
         async with Producer(bootstrap) as producer:
             for post in first:
-                env_ = make_envelope(
-                    post,
-                    event_type="posts.ingested",
-                    schema_version=1,
-                    producer="chaos@0",
-                    tenant_id=tenant,
-                )
-                await producer.send_envelope(prefix + "posts.ingested.v1", env_, key=tenant)
+                await producer.send_post(prefix, tenant, post, producer="chaos@0", key=tenant)
             await eventually(
                 lambda: _at_least(pg_dsn, tenant, len(first)), timeout_s=180, what="first indexed"
             )
@@ -323,14 +307,7 @@ async def test_neo4j_down_degrades_retrieval_and_recovers(
                 assert "graph" not in degraded.legs_run
                 # posts that arrive while the graph is down wait in the DLQ, not lost
                 for post in later:
-                    env_ = make_envelope(
-                        post,
-                        event_type="posts.ingested",
-                        schema_version=1,
-                        producer="chaos@0",
-                        tenant_id=tenant,
-                    )
-                    await producer.send_envelope(prefix + "posts.ingested.v1", env_, key=tenant)
+                    await producer.send_post(prefix, tenant, post, producer="chaos@0", key=tenant)
                 await asyncio.sleep(5)
                 restart_s = await private.run("up", "neo4j")
                 back = time.monotonic()

@@ -33,7 +33,7 @@ from contracts.v1.posts import PostIngested
 from contracts.v1.queries import AnswerQuery
 from services.retrieval.adapters.qdrant_edge_store import QdrantEdgeStore
 from services.retrieval.domain.model import SearchFilters
-from tests.helpers.chaos import Fleet, Producer, eventually, fleet_env, read_all
+from tests.helpers.chaos import Fleet, Producer, eventually, fleet_env, ingested, read_all
 from tools.dataset import channel_posts
 
 pytestmark = [pytest.mark.chaos, pytest.mark.timeout(1200)]
@@ -75,13 +75,7 @@ class Stream:
         for start in range(0, len(posts), chunk):
             sends: list[Awaitable[object]] = []
             for i, post in enumerate(posts[start : start + chunk], start=start):
-                env = make_envelope(
-                    post,
-                    event_type="posts.ingested",
-                    schema_version=1,
-                    producer="chaos@0",
-                    tenant_id=self.tenant,
-                )
+                env = ingested(post, self.tenant, "chaos@0")
                 self.posts.append(env)
                 sends.append(
                     self.producer.send_envelope(

@@ -25,7 +25,8 @@ import httpx
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
-from contracts.envelope import Envelope
+from contracts.envelope import Envelope, make_envelope
+from contracts.v1.posts import PostIngested
 from servicekit.publisher import envelope_headers
 from tests.conftest import ROOT
 
@@ -154,6 +155,17 @@ def wire(envelope: Envelope[Any]) -> tuple[bytes, list[tuple[str, bytes]]]:
     ]
 
 
+def ingested(post: PostIngested, tenant: str, producer: str = "tests@0") -> Envelope[Any]:
+    """``post`` as the ``posts.ingested.v1`` envelope an ingester of ``tenant`` would send."""
+    return make_envelope(
+        post,
+        event_type="posts.ingested",
+        schema_version=1,
+        producer=producer,
+        tenant_id=tenant,
+    )
+
+
 class Producer:
     """One long-lived producer for a stream (the test's side of the bus)."""
 
@@ -178,6 +190,23 @@ class Producer:
     async def send_envelope(self, topic: str, envelope: Envelope[Any], key: str) -> tuple[int, int]:
         value, headers = wire(envelope)
         return await self.send_raw(topic, value, key=key.encode(), headers=headers)
+
+    async def send_post(
+        self,
+        prefix: str,
+        tenant: str,
+        post: PostIngested,
+        *,
+        producer: str = "tests@0",
+        key: str | None = None,
+    ) -> None:
+        """Publish ``post`` for ``tenant`` on ``posts.ingested.v1`` under ``prefix``, keyed by
+        tenant and channel as the ingester keys it (or by ``key``)."""
+        await self.send_envelope(
+            prefix + "posts.ingested.v1",
+            ingested(post, tenant, producer),
+            key=key or f"{tenant}:{post.channel_id}",
+        )
 
     async def send_raw(
         self,

@@ -9,7 +9,6 @@ import subprocess
 import sys
 from typing import Any
 
-from contracts.envelope import make_envelope
 from contracts.v1.posts import PostIngested
 from tests.helpers.chaos import Producer, eventually, read_all
 from tools.dataset import channel_posts
@@ -54,16 +53,7 @@ async def index_posts(stack_prefix: str, bootstrap: str, tenant: str, posts: lis
     """Publish ``posts`` for ``tenant`` and wait until the retrieval service announced them."""
     async with Producer(bootstrap) as producer:
         for post in posts:
-            env = make_envelope(
-                post,
-                event_type="posts.ingested",
-                schema_version=1,
-                producer="tests@0",
-                tenant_id=tenant,
-            )
-            await producer.send_envelope(
-                stack_prefix + "posts.ingested.v1", env, key=f"{tenant}:{post.channel_id}"
-            )
+            await producer.send_post(stack_prefix, tenant, post)
     wanted = {p.natural_key(tenant) for p in posts}
 
     async def indexed() -> bool:
